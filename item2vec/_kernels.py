@@ -1,0 +1,333 @@
+"""Numba SGNS kernels: pure functions over arrays, one call trains one epoch.
+
+Nothing here validates input or owns state; :mod:`item2vec.model` does that.
+
+Update rule, per (center ``c``, context ``o``) pair, with input vectors ``W`` and
+output ("context") vectors ``C``, learning rate ``lr`` and negatives ``n_k``::
+
+    g_o   = lr * (1 - σ(W[c]·C[o]))          C[o]   += g_o   * W[c]
+    g_n_k = lr * (0 - σ(W[c]·C[n_k]))        C[n_k] += g_n_k * W[c]
+    W[c] += Σ_o (g_o * C[o] + Σ_k g_n_k * C[n_k])   (accumulated over the window,
+                                                      applied once per center)
+
+which is stochastic gradient ascent on ``log σ(v_c·u_o) + Σ_k log σ(−v_c·u_n_k)``.
+σ and log σ come from lookup tables over ``[-MAX_EXP, MAX_EXP]``; scores outside
+that range are *clipped* to it (not skipped), so a saturated pair still gets the
+small gradient ``σ(±MAX_EXP)``.
+
+Parallelism: the corpus is cut into fixed blocks of whole sequences; ``prange``
+runs blocks on threads with Hogwild (lock-free) updates. Every block has its
+own random stream derived from ``(seed, epoch, block)`` and its own
+learning-rate position, so with one thread the result is bit-identical run to
+run, whatever the block scheduling.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+MAX_EXP = 6.0
+TABLE_SIZE = 2048
+
+_U64 = np.uint64
+_MASK32 = np.uint64(0xFFFFFFFF)
+_INV32 = 1.0 / 4294967296.0
+
+
+class HardNegatives(NamedTuple):
+    """Hard-negative candidates in the kernel's layout (all arrays contiguous).
+
+    Item ``i`` belongs to groups ``item_groups[item_ptr[i]:item_ptr[i+1]]``;
+    group ``g`` has members ``members[group_ptr[g]:group_ptr[g+1]]``; ``cum``
+    is the running sum of all member weights over the whole ``members`` array,
+    so group ``g``'s weights are differences of ``cum`` over its slice. ``ratio`` is the
+    probability that one negative draw is taken from a group of the positive
+    item instead of the noise distribution. ``ratio == 0`` disables the path
+    entirely (no random numbers are consumed, so results equal plain SGNS).
+    """
+
+    item_ptr: np.ndarray  # int64 (V+1)
+    item_groups: np.ndarray  # int32
+    group_ptr: np.ndarray  # int64 (G+1)
+    members: np.ndarray  # int32
+    cum: np.ndarray  # float64, running sum of member weights
+    ratio: float
+
+
+def no_hard_negatives() -> HardNegatives:
+    """The disabled configuration (empty arrays, ratio 0)."""
+    z64 = np.zeros(1, dtype=np.int64)
+    return HardNegatives(z64, np.zeros(0, np.int32), z64, np.zeros(0, np.int32), np.zeros(0, np.float64), 0.0)
+
+
+def sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
+    """σ(x) and log σ(x) sampled at the centres of ``TABLE_SIZE`` bins on [-MAX_EXP, MAX_EXP]."""
+    x = (np.arange(TABLE_SIZE) + 0.5) / TABLE_SIZE * 2 * MAX_EXP - MAX_EXP
+    sig = 1.0 / (1.0 + np.exp(-x))
+    return sig.astype(np.float32), np.log(sig).astype(np.float32)
+
+
+# ---------------------------------------------------------------------- random numbers
+@njit(inline="always")
+def _splitmix(x):
+    x = x + _U64(0x9E3779B97F4A7C15)
+    z = x
+    z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
+    return z ^ (z >> _U64(31))
+
+
+@njit(inline="always")
+def _next(state):
+    """xorshift64*: returns (new_state, 64 random bits)."""
+    state ^= state >> _U64(12)
+    state ^= state << _U64(25)
+    state ^= state >> _U64(27)
+    return state, state * _U64(0x2545F4914F6CDD1D)
+
+
+@njit(cache=True)
+def block_seed(seed, epoch, block):
+    """Independent, non-zero RNG state for one block of one epoch."""
+    s = _splitmix(_U64(seed) ^ _splitmix(_U64(epoch) * _U64(0x100000001B3) + _U64(block)))
+    if s == _U64(0):
+        s = _U64(0x853C49E6748FEA9B)
+    return s
+
+
+@njit(inline="always")
+def _below(r, n):
+    """Map 64 random bits to an integer in [0, n) (multiply-shift on the high half)."""
+    return np.int64(((r >> _U64(32)) * _U64(n)) >> _U64(32))
+
+
+@njit(inline="always")
+def _draw_noise(r, alias_prob, alias_idx):
+    i = _below(r, alias_prob.shape[0])
+    if np.float64(r & _MASK32) * _INV32 < alias_prob[i]:
+        return i
+    return np.int64(alias_idx[i])
+
+
+@njit(inline="always")
+def _draw_hard(r1, r2, o, hard):
+    """One member of a random group of item ``o`` (weighted by ``hard.cum``); -1 if none."""
+    a = hard.item_ptr[o]
+    n_groups = hard.item_ptr[o + 1] - a
+    if n_groups == 0:
+        return -1
+    g = hard.item_groups[a + _below(r1, n_groups)]
+    lo = hard.group_ptr[g]
+    hi = hard.group_ptr[g + 1]
+    if hi == lo:
+        return -1
+    base = hard.cum[lo - 1] if lo > 0 else 0.0
+    x = base + (hard.cum[hi - 1] - base) * (np.float64(r2 >> _U64(11)) * (1.0 / 9007199254740992.0))
+    # first index in [lo, hi) with cum > x
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if hard.cum[mid] > x:
+            hi = mid
+        else:
+            lo = mid + 1
+    if lo >= hard.group_ptr[g + 1]:
+        lo = hard.group_ptr[g + 1] - 1
+    return np.int64(hard.members[lo])
+
+
+@njit(inline="always")
+def _table_index(f):
+    if f <= -MAX_EXP:
+        return 0
+    if f >= MAX_EXP:
+        return TABLE_SIZE - 1
+    return int((f + MAX_EXP) * (TABLE_SIZE / (2.0 * MAX_EXP)))
+
+
+@njit(inline="always")
+def _update_pair(W, C, c, t, label, lr, neu, sig, logsig):
+    """One logistic step on (W[c], C[t]); returns the pair's -log-likelihood."""
+    D = W.shape[1]
+    f = np.float32(0.0)
+    for d in range(D):
+        f += W[c, d] * C[t, d]
+    k = _table_index(f)
+    if label:
+        g = np.float32(lr) * (np.float32(1.0) - sig[k])
+        loss = -logsig[k]
+    else:
+        g = -np.float32(lr) * sig[k]
+        loss = -logsig[TABLE_SIZE - 1 - k]  # log σ(-f)
+    for d in range(D):
+        neu[d] += g * C[t, d]
+        C[t, d] += g * W[c, d]
+    return loss
+
+
+@njit(inline="always")
+def _train_center(W, C, c, o, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state):
+    """Positive step for (c, o) plus ``negative`` noise steps; returns (state, loss)."""
+    loss = _update_pair(W, C, c, o, True, lr, neu, sig, logsig)
+    for _ in range(negative):
+        state, r = _next(state)
+        n = -1
+        if hard.ratio > 0.0 and np.float64(r & _MASK32) * _INV32 < hard.ratio:
+            state, r1 = _next(state)
+            state, r2 = _next(state)
+            n = _draw_hard(r1, r2, o, hard)
+            if n == c:
+                continue
+            if n < 0:
+                state, r = _next(state)
+                n = _draw_noise(r, alias_prob, alias_idx)
+        else:
+            n = _draw_noise(r, alias_prob, alias_idx)
+        if n == o:
+            continue
+        loss += _update_pair(W, C, c, n, False, lr, neu, sig, logsig)
+    return state, loss
+
+
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def sgns_epoch(
+    items, offsets, blocks, W, C, keep_prob, alias_prob, alias_idx, hard,
+    window, shrink, set_mode, max_contexts, negative,
+    lr_start, lr_end, epoch, epochs, seed, sig, logsig, block_loss, block_pairs,
+):  # fmt: skip
+    """Train one epoch in place on ``W`` (input) and ``C`` (output) vectors.
+
+    Parameters
+    ----------
+    items, offsets : int32, int64
+        CSR sequences. ``blocks`` (int64, n_blocks + 1) are sequence indices
+        cutting the corpus into units of parallel work.
+    keep_prob : float32 (V,)
+        Subsampling keep probability per item (all ones disables it).
+    alias_prob, alias_idx : float64, int32 (V,)
+        Alias table of the noise distribution.
+    hard : HardNegatives
+    window : int
+        Maximum distance between center and context (window mode).
+    shrink : bool
+        Draw the effective window uniformly from 1..window per center.
+    set_mode : bool
+        Every other item of the (subsampled) sequence is context. When a
+        sequence has more than ``max_contexts + 1`` items, ``max_contexts``
+        context positions are drawn uniformly (with replacement) per center,
+        so the cost per center is bounded.
+    lr_start, lr_end, epoch, epochs :
+        The learning rate decays linearly from ``lr_start`` at the start of
+        epoch 0 to ``lr_end`` at the end of the last epoch, by token position.
+    block_loss, block_pairs : float64, int64 (n_blocks,)
+        Outputs: summed negative log-likelihood and positive pairs per block.
+    """
+    n_blocks = blocks.shape[0] - 1
+    D = W.shape[1]
+    total = np.float64(offsets[offsets.shape[0] - 1])
+    span = np.float64(epochs) * total
+    for b in prange(n_blocks):
+        s0 = blocks[b]
+        s1 = blocks[b + 1]
+        state = block_seed(seed, epoch, b)
+        longest = 0
+        for s in range(s0, s1):
+            longest = max(longest, offsets[s + 1] - offsets[s])
+        buf = np.empty(longest, dtype=np.int32)
+        neu = np.empty(D, dtype=np.float32)
+        loss = 0.0
+        pairs = 0
+        for s in range(s0, s1):
+            start = offsets[s]
+            progress = (np.float64(epoch) * total + np.float64(start)) / span
+            lr = max(lr_end, lr_start - (lr_start - lr_end) * progress)
+            # subsample into the block buffer
+            L = 0
+            for p in range(start, offsets[s + 1]):
+                it = items[p]
+                if keep_prob[it] < 1.0:
+                    state, r = _next(state)
+                    if np.float32(np.float64(r & _MASK32) * _INV32) >= keep_prob[it]:
+                        continue
+                buf[L] = it
+                L += 1
+            if L < 2:
+                continue
+            for i in range(L):
+                c = buf[i]
+                for d in range(D):
+                    neu[d] = 0.0
+                if set_mode:
+                    if L - 1 <= max_contexts:
+                        for j in range(L):
+                            if j != i:
+                                state, l = _train_center(W, C, c, buf[j], negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
+                                loss += l
+                                pairs += 1
+                    else:
+                        for _ in range(max_contexts):
+                            state, r = _next(state)
+                            j = _below(r, L - 1)
+                            if j >= i:
+                                j += 1
+                            state, l = _train_center(W, C, c, buf[j], negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
+                            loss += l
+                            pairs += 1
+                else:
+                    w = window
+                    if shrink and window > 1:
+                        state, r = _next(state)
+                        w = window - _below(r, window)
+                    lo = max(0, i - w)
+                    hi = min(L, i + w + 1)
+                    for j in range(lo, hi):
+                        if j != i:
+                            state, l = _train_center(W, C, c, buf[j], negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
+                            loss += l
+                            pairs += 1
+                for d in range(D):
+                    W[c, d] += neu[d]
+        block_loss[b] = loss
+        block_pairs[b] = pairs
+
+
+def make_blocks(offsets: np.ndarray, n_blocks_hint: int) -> np.ndarray:
+    """Cut sequences into about ``n_blocks_hint`` blocks of equal token counts.
+
+    Returns sequence indices ``blocks`` (int64) with ``blocks[0] = 0`` and
+    ``blocks[-1] = n_sequences``. A sequence longer than a block gets a block
+    of its own; the cut depends only on the corpus, never on the thread count,
+    so results with the same seed do not depend on scheduling.
+    """
+    n_seq = offsets.size - 1
+    total = int(offsets[-1])
+    n_blocks_hint = max(1, min(int(n_blocks_hint), n_seq))
+    targets = np.linspace(0, total, n_blocks_hint + 1)[1:-1]
+    cuts = np.searchsorted(offsets, targets, side="left")
+    blocks = np.unique(np.concatenate([[0], cuts, [n_seq]])).astype(np.int64)
+    return blocks
+
+
+@njit(cache=True)
+def draw_noise_samples(alias_prob, alias_idx, n, seed):
+    """``n`` draws from an alias table with the kernel's own generator (for tests and diagnostics)."""
+    out = np.empty(n, dtype=np.int64)
+    state = block_seed(seed, 0, 0)
+    for t in range(n):
+        state, r = _next(state)
+        out[t] = _draw_noise(r, alias_prob, alias_idx)
+    return out
+
+
+@njit(cache=True)
+def draw_hard_samples(o, hard, n, seed):
+    """``n`` hard-negative draws for positive item ``o`` (for tests and diagnostics)."""
+    out = np.empty(n, dtype=np.int64)
+    state = block_seed(seed, 0, 0)
+    for t in range(n):
+        state, r1 = _next(state)
+        state, r2 = _next(state)
+        out[t] = _draw_hard(r1, r2, o, hard)
+    return out

@@ -1,0 +1,391 @@
+"""Baseline recommenders implementing :class:`item2vec.base.Recommender`.
+
+* :class:`PopularityRecommender` -- the most frequent training items.
+* :class:`ALSRecommender` -- implicit-feedback matrix factorisation
+  (``implicit.als``), users folded in from their history at query time.
+* :class:`ItemCosineRecommender` -- item-item cosine similarity on the binary
+  user-item matrix.
+
+All three share :class:`_BaseRecommender`, which owns the parts that must behave
+identically for a fair comparison: the item vocabulary, the binary user x item
+matrix, encoding of query histories (unknown items), filtering of seen items, the
+popularity fallback for empty histories, top-k selection and padding.
+
+Hyperparameters are keyword-only, stored unchanged by ``__init__`` and validated
+by ``fit`` (scikit-learn style); fitted attributes end with ``_``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .base import topk_rows
+from .vocab import Vocabulary, as_id_array
+
+__all__ = ["PopularityRecommender", "ALSRecommender", "ItemCosineRecommender"]
+
+_ON_UNKNOWN = ("raise", "ignore")
+#: Score-matrix elements computed at once in ``recommend`` (rows are chunked).
+_CHUNK_ELEMENTS = 1 << 23
+
+
+def _binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """``float32`` CSR matrix with a 1 at every (row, col) pair; duplicates collapse to 1."""
+    mat = sp.csr_matrix(
+        (np.ones(rows.size, dtype=np.float32), (rows.astype(np.int64), cols.astype(np.int64))), shape=shape
+    )
+    mat.sum_duplicates()
+    mat.data[:] = 1.0
+    return mat
+
+
+def _flatten_histories(histories: Sequence[Any], kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate histories into one id array; also return each history's length."""
+    if isinstance(histories, (str, bytes, pd.DataFrame)) or not hasattr(histories, "__len__"):
+        raise TypeError(f"histories must be a list of 1-D arrays of item ids, got {type(histories).__name__}")
+    parts = []
+    for j, h in enumerate(histories):
+        if isinstance(h, (str, bytes)):
+            raise TypeError(f"histories[{j}] is a single string {h!r}; each history must be an array of item ids")
+        parts.append(np.asarray(h, dtype=object if kind == "str" else None).reshape(-1))
+    lengths = np.array([p.size for p in parts], dtype=np.int64)
+    nonempty = [p for p in parts if p.size]
+    if not nonempty:
+        return np.empty(0, dtype=np.int64), lengths
+    flat = np.concatenate(nonempty)
+    if kind == "int" and flat.dtype == object and all(
+        isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)) for x in flat
+    ):
+        flat = flat.astype(np.int64)
+    return flat, lengths
+
+
+class _BaseRecommender:
+    """Shared fit/recommend machinery; subclasses implement ``_fit_model`` and ``_score``.
+
+    Fitted attributes
+    -----------------
+    vocab_ : Vocabulary
+        Training items (index order: decreasing count, ties by first appearance).
+    user_ids_ : numpy.ndarray
+        Training users; row ``r`` of :attr:`user_items_` is ``user_ids_[r]``.
+    user_items_ : scipy.sparse.csr_matrix
+        Binary ``float32`` user x item matrix (repeated events collapse to 1).
+    popularity_ : numpy.ndarray of float32
+        Number of training events of each item (the fallback scores).
+    """
+
+    # ------------------------------------------------------------------ params
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters given to ``__init__``."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, interactions: pd.DataFrame) -> "_BaseRecommender":
+        """Fit on a DataFrame with columns ``user`` and ``item`` (other columns ignored).
+
+        The DataFrame is not modified. Returns ``self``.
+        """
+        if not isinstance(interactions, pd.DataFrame):
+            raise TypeError(f"interactions must be a pandas DataFrame, got {type(interactions).__name__}")
+        missing = [c for c in ("user", "item") if c not in interactions.columns]
+        if missing:
+            raise ValueError(f"interactions lack column(s) {missing}; found {list(interactions.columns)}")
+        if len(interactions) == 0:
+            raise ValueError("cannot fit on an empty interactions DataFrame")
+        self._check_params()
+        vocab, item_codes = Vocabulary.from_ids(interactions["item"].to_numpy())
+        users = as_id_array(interactions["user"], "user ids")
+        user_codes, user_ids = pd.factorize(users)
+        self.vocab_ = vocab
+        self.user_ids_ = np.asarray(user_ids)
+        self.user_items_ = _binary_csr(user_codes, item_codes, (len(user_ids), len(vocab)))
+        self.popularity_ = vocab.counts.astype(np.float32)
+        self._fit_model()
+        return self
+
+    def _check_params(self) -> None:
+        """Validate hyperparameters (raise ``ValueError``); nothing to check by default."""
+
+    def _fit_model(self) -> None:
+        """Fit the model-specific part from :attr:`user_items_`."""
+
+    def _score(self, history: sp.csr_matrix) -> np.ndarray:
+        """Dense ``float32`` scores ``(n, n_items)`` for binary history rows."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ recommend
+    def _encode_histories(self, histories: Sequence[Any], on_unknown: str) -> sp.csr_matrix:
+        """Binary ``(n, n_items)`` CSR of the known history items."""
+        flat, lengths = _flatten_histories(histories, self.vocab_.kind)
+        codes = self.vocab_.lookup(flat) if flat.size else np.empty(0, dtype=np.int32)
+        unknown = codes < 0
+        if unknown.any() and on_unknown == "raise":
+            bad = pd.unique(np.asarray(flat, dtype=object)[unknown])
+            shown = ", ".join(repr(x) for x in bad[:10])
+            more = f" (and {bad.size - 10} more)" if bad.size > 10 else ""
+            raise KeyError(
+                f"{bad.size} history item id(s) not seen in training: {shown}{more}; "
+                "pass on_unknown='ignore' to drop them"
+            )
+        rows = np.repeat(np.arange(lengths.size), lengths)
+        return _binary_csr(rows[~unknown], codes[~unknown], (lengths.size, len(self.vocab_)))
+
+    def recommend(
+        self,
+        histories: Sequence[Any],
+        k: int = 10,
+        *,
+        filter_seen: bool = True,
+        on_unknown: str = "raise",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` items for each history.
+
+        Parameters
+        ----------
+        histories : sequence of array-like
+            One 1-D array of raw item ids per query, in time order.
+        k : int, default 10
+            Number of recommendations per query.
+        filter_seen : bool, default True
+            Exclude the history's items from the candidates.
+        on_unknown : {"raise", "ignore"}, default "raise"
+            History items not seen in training: ``"raise"`` raises ``KeyError``
+            naming them, ``"ignore"`` drops them.
+
+        Returns
+        -------
+        ids : numpy.ndarray, shape (n, k)
+            Raw item ids, best first; padded with ``-1`` (``""`` for string ids)
+            when fewer than ``k`` candidates remain.
+        scores : numpy.ndarray of float32, shape (n, k)
+            Scores, padded with ``-inf``.
+
+        Notes
+        -----
+        A history that is empty after dropping unknown items is scored by
+        popularity (training event counts), for every model. Ties are broken
+        by :func:`item2vec.base.topk_rows`.
+        """
+        if not hasattr(self, "vocab_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(interactions) first")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        if on_unknown not in _ON_UNKNOWN:
+            raise ValueError(f"on_unknown must be one of {_ON_UNKNOWN}, got {on_unknown!r}")
+        hist = self._encode_histories(histories, on_unknown)
+        n, m = hist.shape
+        idx = np.empty((n, k), dtype=np.int64)
+        scores = np.empty((n, k), dtype=np.float32)
+        step = max(1, _CHUNK_ELEMENTS // max(m, 1))
+        for start in range(0, n, step):
+            block = hist[start:start + step]
+            s = np.array(self._score(block), dtype=np.float32, copy=True)
+            empty = np.diff(block.indptr) == 0
+            if empty.any():
+                s[empty] = self.popularity_
+            if filter_seen:
+                r, c = block.nonzero()
+                s[r, c] = -np.inf
+            idx[start:start + step], scores[start:start + step] = topk_rows(s, int(k))
+        return self.vocab_.decode(idx), scores
+
+
+class PopularityRecommender(_BaseRecommender):
+    """Recommend the most frequent training items.
+
+    ``score(i) = number of training events of item i`` (repeated events of a user
+    count every time), identical for every query.
+    """
+
+    def __init__(self) -> None:
+        pass
+
+    def _score(self, history: sp.csr_matrix) -> np.ndarray:
+        return np.broadcast_to(self.popularity_, history.shape)
+
+
+class ALSRecommender(_BaseRecommender):
+    """Implicit-feedback ALS (Hu, Koren & Volinsky 2008) via ``implicit``.
+
+    The model is fitted on the binary user x item matrix ``P`` with
+    ``implicit.als.AlternatingLeastSquares``. In implicit 0.7 the model itself
+    multiplies the matrix it is given by ``alpha`` (in ``fit`` and in
+    ``recalculate_user``), so the binary matrix is passed unscaled -- scaling it
+    here as well would apply ``alpha`` twice. The confidence of an observed pair
+    is thus ``c_ui = alpha`` and of an unobserved pair 1 (for the paper's
+    ``1 + a`` on observed pairs, pass ``alpha = 1 + a``).
+
+    At query time each history is folded in with the ALS closed form (implicit's
+    ``recalculate_user``, run in batch)
+
+    ``x_u = (YᵀY + Yᵀ(C_u - I)Y + λI)⁻¹ Yᵀ C_u p_u``
+
+    where ``Y`` are the item factors, ``p_u`` the binary history vector and
+    ``C_u = diag(1 + (alpha - 1) p_u)``. Item ``i`` scores ``x_u · y_i``. Users need
+    not be training users and histories may contain any training items.
+    BLAS is limited to one thread around fit and recommend
+    (``threadpoolctl.threadpool_limits(1, "blas")``), as implicit recommends.
+
+    Parameters
+    ----------
+    factors : int, default 64
+    regularization : float, default 0.01
+        ``λ`` above.
+    alpha : float, default 1.0
+        Confidence of observed pairs (see above); must be > 0.
+    iterations : int, default 15
+    random_state : int or None, default 0
+    use_gpu : bool, default False
+        Fit with implicit's CUDA implementation (then copied to the CPU for
+        recommending); requires implicit built with CUDA.
+    num_threads : int, default 0
+        Threads of implicit's native solver (0: all cores).
+
+    Attributes
+    ----------
+    model_ : implicit.cpu.als.AlternatingLeastSquares
+    item_factors_ : numpy.ndarray, shape (n_items, factors)
+    """
+
+    def __init__(
+        self,
+        *,
+        factors: int = 64,
+        regularization: float = 0.01,
+        alpha: float = 1.0,
+        iterations: int = 15,
+        random_state: int | None = 0,
+        use_gpu: bool = False,
+        num_threads: int = 0,
+    ) -> None:
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.random_state = random_state
+        self.use_gpu = use_gpu
+        self.num_threads = num_threads
+
+    def _check_params(self) -> None:
+        for name, minimum in (("factors", 1), ("iterations", 1), ("num_threads", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
+        for name, v, ok in (
+            ("regularization", self.regularization, lambda x: x >= 0),
+            ("alpha", self.alpha, lambda x: x > 0),
+        ):
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v) or not ok(v):
+                bound = ">= 0" if name == "regularization" else "> 0"
+                raise ValueError(f"{name} must be a finite number {bound}, got {v!r}")
+        if self.use_gpu:
+            import implicit.gpu
+
+            if not implicit.gpu.HAS_CUDA:
+                raise ValueError("use_gpu=True but this implicit build has no CUDA support; use use_gpu=False")
+
+    def _fit_model(self) -> None:
+        import implicit.als
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"):  # implicit checks the BLAS threads when constructed
+            model = implicit.als.AlternatingLeastSquares(
+                factors=int(self.factors),
+                regularization=float(self.regularization),
+                alpha=float(self.alpha),
+                iterations=int(self.iterations),
+                calculate_training_loss=False,
+                random_state=self.random_state,
+                use_gpu=bool(self.use_gpu),
+                num_threads=int(self.num_threads),
+            )
+            model.fit(self.user_items_, show_progress=False)
+        if self.use_gpu:
+            model = model.to_cpu()
+        self.model_ = model
+        self.item_factors_ = np.asarray(model.item_factors)
+
+    def _score(self, history: sp.csr_matrix) -> np.ndarray:
+        x = self.model_.recalculate_user(np.arange(history.shape[0]), history)
+        return np.asarray(x, dtype=np.float32) @ self.item_factors_.T
+
+    def recommend(
+        self,
+        histories: Sequence[Any],
+        k: int = 10,
+        *,
+        filter_seen: bool = True,
+        on_unknown: str = "raise",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"):
+            return super().recommend(histories, k, filter_seen=filter_seen, on_unknown=on_unknown)
+
+    recommend.__doc__ = _BaseRecommender.recommend.__doc__
+
+
+class ItemCosineRecommender(_BaseRecommender):
+    """Item-item cosine similarity on the binary user x item matrix ``P``.
+
+    ``sim(i, j) = |U_i ∩ U_j| / sqrt(|U_i| |U_j|)`` for ``i != j`` (``U_i``: training
+    users of item ``i``) and ``sim(i, i) = 0``. With ``k_neighbors`` set, row ``i``
+    keeps only its ``k_neighbors`` largest similarities (ties by lower item index).
+    A history ``H`` scores item ``j`` as ``sum_{i in H} sim(i, j)`` (each distinct
+    history item once).
+
+    Parameters
+    ----------
+    k_neighbors : int or None, default None
+        Neighbours kept per item; None keeps all. The similarity matrix is sparse
+        but can approach ``n_items²`` entries without pruning.
+
+    Attributes
+    ----------
+    similarity_ : scipy.sparse.csr_matrix, shape (n_items, n_items)
+    """
+
+    def __init__(self, *, k_neighbors: int | None = None) -> None:
+        self.k_neighbors = k_neighbors
+
+    def _check_params(self) -> None:
+        v = self.k_neighbors
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+            raise ValueError(f"k_neighbors must be None or an integer >= 1, got {v!r}")
+
+    def _fit_model(self) -> None:
+        p = self.user_items_
+        norms = np.sqrt(np.asarray(p.sum(axis=0)).ravel())
+        pn = (p @ sp.diags(1.0 / norms)).tocsc()
+        sim = (pn.T @ pn).tocsr()
+        sim.setdiag(0)
+        sim.eliminate_zeros()
+        if self.k_neighbors is not None:
+            sim = _keep_top_per_row(sim, int(self.k_neighbors))
+        self.similarity_ = sim.astype(np.float32)
+
+    def _score(self, history: sp.csr_matrix) -> np.ndarray:
+        return (history @ self.similarity_).toarray()
+
+
+def _keep_top_per_row(mat: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep the ``k`` largest entries of each CSR row (ties by lower column)."""
+    mat = mat.tocsr()
+    mat.sort_indices()
+    rows = np.repeat(np.arange(mat.shape[0]), np.diff(mat.indptr))
+    order = np.lexsort((mat.indices, -mat.data, rows))
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size) - mat.indptr[rows[order]]
+    keep = rank < k
+    return sp.csr_matrix((mat.data[keep], (rows[keep], mat.indices[keep])), shape=mat.shape)

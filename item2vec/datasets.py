@@ -1,0 +1,447 @@
+"""Data sets: MovieLens loaders and downloader, custom files, synthetic logs.
+
+Where MovieLens data is looked for, in order: the ``data_dir`` argument (the
+CLI's ``--data-dir``), the ``ITEM2VEC_DATA`` environment variable, then the cache
+(:func:`default_data_dir`). Each is a *data root* holding one folder per data set,
+named like the top folder of GroupLens' zip (``ml-100k/``, ``ml-1m/``,
+``ml-10M100K/``, ``ml-20m/``, ``ml-25m/``, ``ml-latest-small/``); the short name
+(``ml-10m/``) is accepted too. A data set found nowhere is downloaded (when
+``download=True``) from GroupLens, checked against a recorded SHA-256 and
+extracted atomically into ``data_dir`` if given, else into the cache.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import http.client
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .synthetic import SyntheticData, make_synthetic
+
+__all__ = [
+    "MovieLens", "SyntheticData", "DatasetNotFoundError", "ChecksumError", "CHECKSUMS",
+    "MOVIELENS_NAMES", "DATASET_NAMES", "default_data_dir", "fetch_movielens",
+    "load_movielens", "genre_map", "load_interactions", "load_dataset", "make_synthetic",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+DEFAULT_URL = "https://files.grouplens.org/datasets/movielens"
+
+#: Folder names accepted for each data set, the zip's top folder first.
+FOLDERS: dict[str, tuple[str, ...]] = {
+    "ml-100k": ("ml-100k",), "ml-1m": ("ml-1m",), "ml-10m": ("ml-10M100K", "ml-10m"),
+    "ml-20m": ("ml-20m",), "ml-25m": ("ml-25m",), "ml-latest-small": ("ml-latest-small",),
+}
+MOVIELENS_NAMES = tuple(FOLDERS)
+DATASET_NAMES = ("synthetic",) + MOVIELENS_NAMES
+
+#: ``name -> (sha256 of <name>.zip, size in bytes)``; ``None`` = unknown (not verified).
+#: Sources: ml-100k, ml-1m, ml-20m, ml-25m, ml-latest-small: tensorflow/datasets
+#: ``tensorflow_datasets/url_checksums/movielens.txt`` (url, size, sha256); the
+#: ml-latest-small value also matches an independent copy of the zip. ml-10m:
+#: several independent public repositories pinning the official archive (size
+#: 65,566,137 bytes, official ``ml-10m.zip.md5`` ce571fd55effeba0271552578f2648bd).
+#: GroupLens' own ``.md5`` sidecars, for reference: ml-100k 0e33842e24a9c977be4e0107933c0723,
+#: ml-1m c4d9eecfca2ab87c1945afe126590906, ml-20m cd245b17a1ae2cc31bb14903e1204af3,
+#: ml-25m 6b51fb2759a8657d3bfcbfc42b592ada.
+CHECKSUMS: dict[str, tuple[Optional[str], Optional[int]]] = {
+    "ml-100k": ("50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229", 4_924_029),
+    "ml-1m": ("a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20", 5_917_549),
+    "ml-10m": ("813c411ccb6122564edfe752e7f80c4dcc5aa25fa94c93622f6877a7ba252862", 65_566_137),
+    "ml-20m": ("96f243c338a8665f6bcc89c53edf6ee39162a846940de6b7c8c48aeada765ff3", 198_702_078),
+    "ml-25m": ("8b21cfb7eb1706b4ec0aac894368d90acf26ebdfb6aced3ebd4ad5bd1eb9c6aa", 261_978_986),
+    "ml-latest-small": ("696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436", 978_202),
+}
+
+#: Files each on-disk format needs (ratings first).
+_FORMAT_FILES = {"100k": ("u.data", "u.item"), "dat": ("ratings.dat", "movies.dat"),
+                 "csv": ("ratings.csv", "movies.csv")}
+_NAME_FORMAT = {"ml-100k": "100k", "ml-1m": "dat", "ml-10m": "dat"}
+_ML100K_GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+                  "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+                  "Romance", "Sci-Fi", "Thriller", "War", "Western")
+_HOW_TO_FIX = ("set ITEM2VEC_DATA=/path/to/movielens-root (containing ml-100k/...) "
+               "or pass data_dir=/--data-dir, or use --dataset synthetic")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A data set is neither on disk nor downloadable; the message says how to fix it."""
+
+
+class ChecksumError(ValueError):
+    """A downloaded file does not have the recorded SHA-256 (or size)."""
+
+
+@dataclass
+class MovieLens:
+    """A loaded MovieLens data set.
+
+    Attributes
+    ----------
+    interactions : pandas.DataFrame
+        ``user`` int64, ``item`` int64, ``rating`` float32, ``timestamp`` int64
+        (unix seconds), in file order.
+    items : pandas.DataFrame
+        ``item`` int64, ``title`` str, ``genres`` (a list of genre strings per row).
+    name : str
+        Canonical name such as ``"ml-100k"``.
+    path : pathlib.Path
+        The folder the files were read from.
+    """
+
+    interactions: pd.DataFrame
+    items: pd.DataFrame
+    name: str
+    path: Path
+
+
+def _canonical(name: str) -> str:
+    key = str(name).strip()
+    for canon, folders in FOLDERS.items():
+        if key.lower() == canon or key in folders:
+            return canon
+    raise ValueError(f"unknown MovieLens data set {name!r}; allowed: {', '.join(MOVIELENS_NAMES)}")
+
+
+def default_data_dir() -> Path:
+    """The download cache: ``<repo>/datasets`` in a source checkout, else the user cache.
+
+    A source checkout is recognised by ``pyproject.toml`` and a ``datasets/`` folder
+    in the package's parent directory. Otherwise ``$XDG_CACHE_HOME/item2vec`` or
+    ``~/.cache/item2vec``. The folder is not created here.
+    """
+    repo = Path(__file__).resolve().parent.parent
+    if (repo / "pyproject.toml").is_file() and (repo / "datasets").is_dir():
+        return repo / "datasets"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "item2vec"
+
+
+def _detect_format(folder: Path, canon: str) -> str:
+    """The on-disk format, from the files present (the name only breaks ties)."""
+    for fmt, files in _FORMAT_FILES.items():
+        if any((folder / f).is_file() for f in files):
+            return fmt
+    return _NAME_FORMAT.get(canon, "csv")
+
+
+def _missing(folder: Path, canon: str) -> list[str]:
+    return [f for f in _FORMAT_FILES[_detect_format(folder, canon)] if not (folder / f).is_file()]
+
+
+def _incomplete_error(folder: Path, canon: str, missing: list[str]) -> DatasetNotFoundError:
+    present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    return DatasetNotFoundError(
+        f"MovieLens {canon!r} folder {folder} is incomplete: missing {', '.join(missing)} "
+        f"(found: {', '.join(present) or 'nothing'}). Add the missing file(s) or remove the "
+        f"folder to re-download it; or {_HOW_TO_FIX}.")
+
+
+def _find(canon: str, roots: list[Path]) -> Optional[Path]:
+    """First folder for ``canon`` under ``roots``; an incomplete one is an error."""
+    for root in roots:
+        for folder_name in FOLDERS[canon]:
+            folder = root / folder_name
+            if folder.is_dir():
+                missing = _missing(folder, canon)
+                if missing:
+                    raise _incomplete_error(folder, canon, missing)
+                return folder
+    return None
+
+
+def fetch_movielens(name: str, cache_dir: Optional[PathLike] = None, progress: bool = True) -> Path:
+    """Download and extract a MovieLens zip (if not already there); return its folder.
+
+    The URL is ``$ITEM2VEC_MOVIELENS_URL/<name>.zip`` (default base
+    ``https://files.grouplens.org/datasets/movielens``). The download is streamed
+    into a temporary file in ``cache_dir``, checked against :data:`CHECKSUMS`,
+    extracted into a temporary folder and moved into place with ``os.replace``,
+    so a failure never leaves a half-written data set behind.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MOVIELENS_NAMES` (or a zip folder name such as ``"ml-10M100K"``).
+    cache_dir : path, optional
+        Data root to extract into; default :func:`default_data_dir`.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        The server cannot be reached or answers with an error.
+    ChecksumError
+        The downloaded zip has the wrong SHA-256 or size (the file is deleted).
+    """
+    canon = _canonical(name)
+    root = Path(cache_dir) if cache_dir is not None else default_data_dir()
+    found = _find(canon, [root])
+    if found is not None:
+        return found
+    root.mkdir(parents=True, exist_ok=True)
+    url = f"{os.environ.get('ITEM2VEC_MOVIELENS_URL', DEFAULT_URL).rstrip('/')}/{canon}.zip"
+    expected_sha, expected_size = CHECKSUMS.get(canon, (None, None))
+    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=f".{canon}-", suffix=".zip.part")
+    tmp_zip, tmp_dir = Path(tmp_name), None
+    try:
+        digest, size = hashlib.sha256(), 0
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
+                total = int(resp.headers.get("Content-Length") or 0) or expected_size
+                with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                          desc=f"{canon}.zip", disable=not progress) as bar:
+                    while chunk := resp.read(1 << 20):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+                        bar.update(len(chunk))
+        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as err:
+            reason = getattr(err, "reason", None) or err
+            raise DatasetNotFoundError(
+                f"MovieLens {canon!r} is not on disk (looked in {root}) and could not be downloaded "
+                f"from {url}: {reason}. To fix: {_HOW_TO_FIX}.") from err
+        actual = digest.hexdigest()
+        if expected_sha is None:
+            warnings.warn(f"no SHA-256 is recorded for {canon}.zip; downloaded {size} bytes from {url} "
+                          f"without verification (sha256 {actual})", stacklevel=2)
+        elif actual != expected_sha or (expected_size is not None and size != expected_size):
+            raise ChecksumError(
+                f"checksum mismatch for {url}: expected sha256 {expected_sha} ({expected_size} bytes), "
+                f"got {actual} ({size} bytes); the download was deleted. Retry, or {_HOW_TO_FIX}.")
+        tmp_dir = Path(tempfile.mkdtemp(dir=root, prefix=f".{canon}-extract-"))
+        try:
+            with zipfile.ZipFile(tmp_zip) as zf:
+                for member in zf.namelist():
+                    if member.startswith(("/", "\\")) or ".." in Path(member).parts:
+                        raise DatasetNotFoundError(f"refusing unsafe path {member!r} in {url}")
+                zf.extractall(tmp_dir)
+        except zipfile.BadZipFile as err:
+            raise DatasetNotFoundError(f"{url} did not give a valid zip file ({err}); {_HOW_TO_FIX}") from err
+        tops = [p for p in tmp_dir.iterdir() if p.is_dir() and not p.name.startswith("__MACOSX")]
+        src = tops[0] if len(tops) == 1 and not any(p.is_file() for p in tmp_dir.iterdir()) else tmp_dir
+        missing = _missing(src, canon)
+        if missing:
+            raise DatasetNotFoundError(f"the zip from {url} lacks {', '.join(missing)}; {_HOW_TO_FIX}")
+        final = root / (src.name if src is not tmp_dir and src.name in FOLDERS[canon] else FOLDERS[canon][0])
+        try:
+            os.replace(src, final)
+        except OSError:
+            if _find(canon, [root]) is None:  # not a concurrent download that won the race
+                raise
+        return final
+    finally:
+        tmp_zip.unlink(missing_ok=True)
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _split_dat(path: Path, n_fields: int) -> list[list[str]]:
+    """Split a ``::``-separated text file (UTF-8, falling back to Latin-1)."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return [line.split("::", n_fields - 1) for line in text.splitlines() if line.strip()]
+
+
+def _ratings(path: Path, fmt: str) -> pd.DataFrame:
+    names = ["user", "item", "rating", "timestamp"]
+    dtype = {"user": np.int64, "item": np.int64, "rating": np.float32, "timestamp": np.int64}
+    if fmt == "100k":
+        df = pd.read_csv(path, sep="\t", header=None, names=names, dtype=dtype, engine="c")
+    elif fmt == "dat":  # "1::122::5::838985046": a ':' split gives empty fields 1, 3, 5
+        df = pd.read_csv(path, sep=":", header=None, usecols=[0, 2, 4, 6], engine="c",
+                         names=["user", "_1", "item", "_3", "rating", "_5", "timestamp"], dtype=dtype)
+    else:
+        df = pd.read_csv(path, usecols=["userId", "movieId", "rating", "timestamp"], engine="c",
+                         dtype={"userId": np.int64, "movieId": np.int64, "rating": np.float32,
+                                "timestamp": np.int64})
+        df = df.rename(columns={"userId": "user", "movieId": "item"})
+    return df[names].reset_index(drop=True)
+
+
+def _split_genres(values: Any) -> list[list[str]]:
+    return [[] if not g or g == "(no genres listed)" else g.split("|") for g in values]
+
+
+def _items(folder: Path, fmt: str) -> pd.DataFrame:
+    if fmt == "100k":
+        genres: tuple[str, ...] = _ML100K_GENRES
+        if (folder / "u.genre").is_file():
+            rows = [ln.split("|") for ln in (folder / "u.genre").read_text("latin-1").splitlines() if "|" in ln]
+            genres = tuple(name for name, _ in sorted(rows, key=lambda r: int(r[1])))
+        raw = pd.read_csv(folder / "u.item", sep="|", header=None, encoding="latin-1",
+                          quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
+        flags = raw.iloc[:, -len(genres):].to_numpy() == "1"
+        ids, titles = raw[0].astype(np.int64).to_numpy(), raw[1].tolist()
+        lists = [[genres[j] for j in np.flatnonzero(row)] for row in flags]
+    elif fmt == "dat":
+        rows = _split_dat(folder / "movies.dat", 3)
+        ids = np.array([int(r[0]) for r in rows], dtype=np.int64)
+        titles = [r[1] for r in rows]
+        lists = _split_genres(r[2] if len(r) > 2 else "" for r in rows)
+    else:
+        raw = pd.read_csv(folder / "movies.csv", dtype={"movieId": np.int64, "title": str, "genres": str},
+                          keep_default_na=False, encoding="utf-8")
+        ids, titles, lists = raw["movieId"].to_numpy(), raw["title"].tolist(), _split_genres(raw["genres"])
+    return pd.DataFrame({"item": np.asarray(ids, dtype=np.int64),
+                         "title": pd.Series(titles, dtype=str), "genres": pd.Series(lists, dtype=object)})
+
+
+def load_movielens(name: str = "ml-100k", data_dir: Optional[PathLike] = None,
+                   download: bool = True, progress: bool = True) -> MovieLens:
+    """Load a MovieLens data set, downloading it first if it is nowhere on disk.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MOVIELENS_NAMES` (zip folder names such as ``"ml-10M100K"`` work too).
+    data_dir : path, optional
+        Data root searched first (then ``$ITEM2VEC_DATA``, then :func:`default_data_dir`);
+        a download goes here if given, else into the cache.
+    download : bool
+        Download from GroupLens when the data set is found nowhere.
+    progress : bool
+        Show a progress bar while downloading.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        Not found and not downloadable, or a folder exists with files missing
+        (the message names them; nothing is downloaded then).
+    ChecksumError
+        The download does not match the recorded SHA-256.
+    """
+    canon = _canonical(name)
+    roots = [Path(data_dir)] if data_dir is not None else []
+    if os.environ.get("ITEM2VEC_DATA"):
+        roots.append(Path(os.environ["ITEM2VEC_DATA"]))
+    roots.append(default_data_dir())
+    folder = _find(canon, roots)
+    if folder is None:
+        if not download:
+            raise DatasetNotFoundError(
+                f"MovieLens {canon!r} not found in {', '.join(map(str, roots))} and download=False. "
+                f"To fix: {_HOW_TO_FIX}.")
+        folder = fetch_movielens(canon, roots[0] if data_dir is not None else None, progress=progress)
+    fmt = _detect_format(folder, canon)
+    return MovieLens(interactions=_ratings(folder / _FORMAT_FILES[fmt][0], fmt),
+                     items=_items(folder, fmt), name=canon, path=folder)
+
+
+def genre_map(items: pd.DataFrame) -> dict[Any, list[str]]:
+    """``{item id: [genre, ...]}`` from an ``items`` table with ``item`` and ``genres``."""
+    return dict(zip(items["item"].tolist(), items["genres"].tolist()))
+
+
+def _to_unix_seconds(col: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(col):
+        if col.isna().any():
+            raise ValueError(f"time column {name!r} has {int(col.isna().sum())} missing value(s)")
+        return col.astype(np.int64)
+    parsed = pd.to_datetime(col, utc=True, errors="coerce")
+    if parsed.isna().any():
+        bad = col[parsed.isna()].iloc[0]
+        raise ValueError(f"time column {name!r} must hold unix seconds or dates; cannot parse {bad!r}")
+    return pd.Series((parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1),
+                     index=col.index).astype(np.int64)
+
+
+def load_interactions(path: PathLike, user_col: str = "user", item_col: str = "item",
+                      time_col: Optional[str] = "timestamp", rating_col: Optional[str] = None,
+                      sep: Optional[str] = None) -> pd.DataFrame:
+    """Read a custom interaction log (``.csv``, ``.tsv``, ``.parquet``; csv/tsv may be compressed).
+
+    Parameters
+    ----------
+    path : path
+        The file; its suffix picks the reader unless ``sep`` is given.
+    user_col, item_col : str
+        Required columns, renamed to ``user`` and ``item``.
+    time_col : str or None
+        Column renamed to ``timestamp`` (unix seconds int64; dates are converted).
+        The default ``"timestamp"`` is optional; any other name must exist.
+    rating_col : str, optional
+        Column renamed to ``rating`` (float32); must exist when given.
+    sep : str, optional
+        Field separator, overriding the suffix (then the file is read as text).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``user``, ``item`` and, when present, ``timestamp`` and ``rating``, in file order.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"interaction file {path} does not exist")
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zip", ".zst"):
+        suffixes = suffixes[:-1]
+    kind = suffixes[-1] if suffixes else ""
+    if sep is None and kind not in (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq"):
+        raise ValueError(f"cannot tell the format of {path.name!r}: use a .csv, .tsv or .parquet file, "
+                         f"or pass sep=")
+    if sep is None and kind in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError as err:
+            raise ImportError(f"reading {path.name} needs pyarrow: pip install pyarrow "
+                              f"(or convert the file to .csv)") from err
+        columns = list(pq.read_schema(path).names)
+    else:
+        sep = sep if sep is not None else ("," if kind == ".csv" else "\t")
+        columns = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    wanted = {user_col: "user", item_col: "item"}
+    if time_col is not None and (time_col in columns or time_col != "timestamp"):
+        wanted[time_col] = "timestamp"
+    if rating_col is not None:
+        wanted[rating_col] = "rating"
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise ValueError(f"{path.name} has no column(s) {', '.join(map(repr, missing))}; "
+                         f"its columns are: {', '.join(map(repr, columns))}")
+    if sep is None:
+        df = pd.read_parquet(path, columns=list(wanted))
+    else:
+        df = pd.read_csv(path, sep=sep, usecols=list(wanted))
+    df = df[list(wanted)].rename(columns=wanted)
+    for col in ("user", "item"):
+        if pd.api.types.is_integer_dtype(df[col]):
+            df[col] = df[col].astype(np.int64)
+    if "timestamp" in df:
+        df["timestamp"] = _to_unix_seconds(df["timestamp"], time_col or "timestamp")
+    if "rating" in df:
+        df["rating"] = df["rating"].astype(np.float32)
+    return df.reset_index(drop=True)
+
+
+def load_dataset(name: str, data_dir: Optional[PathLike] = None, **kw: Any) -> Union[MovieLens, SyntheticData]:
+    """Load ``"synthetic"`` (keywords go to :func:`make_synthetic`) or a MovieLens set.
+
+    Returns an object with ``.interactions`` and ``.items``. Keywords for MovieLens
+    are those of :func:`load_movielens` (``download``, ``progress``).
+    """
+    if str(name).strip().lower() == "synthetic":
+        return make_synthetic(**kw)
+    try:
+        canon = _canonical(name)
+    except ValueError:
+        raise ValueError(f"unknown data set {name!r}; allowed: {', '.join(DATASET_NAMES)}") from None
+    return load_movielens(canon, data_dir=data_dir, **kw)

@@ -1,0 +1,455 @@
+"""The :class:`Item2Vec` estimator: validation, state, training schedule, queries."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Iterable
+
+import numba
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import __version__
+from ._kernels import make_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables
+from .model_io import ModelFileError, read_model, write_model
+from .params import validate_params
+from .sampling import alias_table, keep_probabilities, noise_distribution
+from .scoring import encode_histories, normalize_rows, profiles, top_k_scores
+from .sequences import Sequences, build_sequences
+from .vocab import Vocabulary
+
+__all__ = ["Item2Vec", "NotFittedError"]
+
+#: Tokens per unit of parallel work (blocks are cut from the corpus alone).
+BLOCK_TOKENS = 2048
+
+
+class NotFittedError(RuntimeError):
+    """A query method was called before ``fit``."""
+
+
+def _is_scalar_id(x: Any) -> bool:
+    return isinstance(x, (str, bytes, int, float, np.generic)) or x is None
+
+
+class Item2Vec:
+    """Item embeddings trained with skip-gram negative sampling (SGNS) on item sequences.
+
+    All hyperparameters are keyword-only and stored unchanged; they are
+    validated in :meth:`fit`.
+
+    Parameters
+    ----------
+    vector_size : int, default 64
+        Embedding dimension.
+    window : int, default 5
+        Maximum distance between a center item and a context item
+        (``context="window"``).
+    context : {"window", "set"}, default "window"
+        ``"set"`` treats every other item of a sequence as context (the
+        original item2vec); on sequences longer than ``max_set_contexts + 1``
+        that many contexts are drawn uniformly per center, so cost stays linear.
+    max_set_contexts : int, default 20
+        Bound on contexts per center in set mode.
+    shrink_windows : bool, default True
+        Draw the effective window uniformly from ``1..window`` per center.
+    negative : int, default 5
+        Negatives per positive pair.
+    ns_exponent : float, default 0.75
+        Noise distribution ``∝ count ** ns_exponent``; any finite real,
+        negative values oversample rare items.
+    sample : float, default 1e-3
+        Subsampling threshold for frequent items; 0 disables it.
+    min_count : int, default 1
+        Items seen fewer times are dropped from the corpus.
+    min_length : int, default 2
+        Sequences shorter than this (after dropping rare items) are dropped.
+    epochs : int, default 10
+    alpha, min_alpha : float, default 0.025, 1e-4
+        Learning rate, decayed linearly from ``alpha`` to ``min_alpha``.
+    n_threads : int or None, default None
+        Threads for training; ``None`` uses all numba threads.
+    random_state : int, numpy Generator or None
+        Seed. With a fixed seed and ``n_threads=1`` vectors are bit-identical
+        across runs.
+    scoring : {"sgns", "cosine"}, default "sgns"
+        How :meth:`recommend` scores candidates (see :mod:`item2vec.scoring`).
+    history_length : int or None, default None
+        Only the last ``history_length`` items of a history form the profile.
+    user_col, item_col, time_col : str
+        Columns used when ``fit`` receives a DataFrame. ``time_col="auto"``
+        uses ``"timestamp"`` when present, else input order.
+    session_gap : float, Timedelta or None
+        Split histories into sessions at gaps larger than this (seconds).
+    hard_negatives : {None, "group", "mined"}
+        Optional hard negatives (see :mod:`item2vec.hard_negatives`).
+    hard_negative_ratio : float in [0, 1], default 0.2
+        Share of negative draws taken from the hard candidates.
+    hard_negative_start : int, default 1
+        Epochs of plain training before hard negatives begin.
+    item_groups : mapping, Series or DataFrame, optional
+        For ``"group"``: item -> group, or item -> list of groups.
+    mine_every, mine_k, cooccurrence_threshold : int
+        For ``"mined"``: re-mine every ``mine_every`` epochs the ``mine_k``
+        nearest neighbours of each item, excluding neighbours that co-occur
+        with it in more than ``cooccurrence_threshold`` sequences.
+    verbose : bool, default True
+        Show a progress bar (one tick per epoch).
+    callbacks : list of callables, optional
+        Each is called as ``cb(model, epoch, loss)`` after every epoch, with
+        the mean loss per positive pair.
+
+    Attributes
+    ----------
+    item_vectors_ : ndarray (n_items, vector_size), float32
+        Input vectors ``v``.
+    context_vectors_ : ndarray (n_items, vector_size), float32
+        Output vectors ``u``.
+    vocab_ : Vocabulary
+    loss_history_ : list of float
+        Mean loss per positive pair after each epoch.
+    """
+
+    def __init__(
+        self, *, vector_size: int = 64, window: int = 5, context: str = "window", max_set_contexts: int = 20,
+        shrink_windows: bool = True, negative: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3,
+        min_count: int = 1, min_length: int = 2, epochs: int = 10, alpha: float = 0.025, min_alpha: float = 1e-4,
+        n_threads: int | None = None, random_state: int | np.random.Generator | None = None,
+        scoring: str = "sgns", history_length: int | None = None,
+        user_col: str = "user", item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None,
+        hard_negatives: str | None = None, hard_negative_ratio: float = 0.2, hard_negative_start: int = 1,
+        item_groups: Any = None, mine_every: int = 1, mine_k: int = 20, cooccurrence_threshold: int = 0,
+        verbose: bool = True, callbacks: Iterable[Callable[..., Any]] | None = None,
+    ) -> None:  # fmt: skip
+        self.vector_size = vector_size
+        self.window = window
+        self.context = context
+        self.max_set_contexts = max_set_contexts
+        self.shrink_windows = shrink_windows
+        self.negative = negative
+        self.ns_exponent = ns_exponent
+        self.sample = sample
+        self.min_count = min_count
+        self.min_length = min_length
+        self.epochs = epochs
+        self.alpha = alpha
+        self.min_alpha = min_alpha
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.scoring = scoring
+        self.history_length = history_length
+        self.user_col = user_col
+        self.item_col = item_col
+        self.time_col = time_col
+        self.session_gap = session_gap
+        self.hard_negatives = hard_negatives
+        self.hard_negative_ratio = hard_negative_ratio
+        self.hard_negative_start = hard_negative_start
+        self.item_groups = item_groups
+        self.mine_every = mine_every
+        self.mine_k = mine_k
+        self.cooccurrence_threshold = cooccurrence_threshold
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ sklearn-style params
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyperparameters as a dict (scikit-learn convention)."""
+        import inspect
+
+        return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
+
+    def set_params(self, **params: Any) -> "Item2Vec":
+        """Set hyperparameters by name; unknown names raise ``ValueError``."""
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"unknown parameter {k!r}; valid parameters: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = type(self)().get_params()
+        changed = {k: v for k, v in self.get_params().items() if not (v is defaults[k] or (type(v) is type(defaults[k]) and v == defaults[k]))}
+        return f"Item2Vec({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    # ------------------------------------------------------------------ training
+    def _sequences(self, data: Any) -> Sequences:
+        if isinstance(data, Sequences):
+            return data
+        if isinstance(data, pd.DataFrame):
+            time_col = self.time_col
+            if time_col == "auto":
+                time_col = "timestamp" if "timestamp" in data.columns else None
+            return build_sequences(data, user_col=self.user_col, item_col=self.item_col, time_col=time_col,
+                                   session_gap=self.session_gap, min_item_count=self.min_count, min_length=self.min_length)
+        return build_sequences(data, min_item_count=self.min_count, min_length=self.min_length)
+
+    def fit(self, data: pd.DataFrame | Sequences | Iterable[Iterable[Any]]) -> "Item2Vec":
+        """Learn item vectors from an interaction log or item sequences.
+
+        Parameters
+        ----------
+        data : DataFrame, Sequences or iterable of item-id sequences
+            A DataFrame is turned into sequences with :func:`build_sequences`
+            using ``user_col``, ``item_col``, ``time_col`` and ``session_gap``;
+            it is never modified.
+
+        Returns
+        -------
+        self
+        """
+        params = self.get_params()
+        validate_params(params)
+        seqs = self._sequences(data)
+        V, D = len(seqs.vocab), self.vector_size
+        seed = self._resolve_seed()
+        init_rng = np.random.default_rng(seed)
+        W = ((init_rng.random((V, D), dtype=np.float32) - np.float32(0.5)) / np.float32(D)).astype(np.float32)
+        C = np.zeros((V, D), dtype=np.float32)
+        prob, alias = alias_table(noise_distribution(seqs.vocab.counts, self.ns_exponent))
+        keep = keep_probabilities(seqs.vocab.counts, self.sample)
+        sig, logsig = sigmoid_tables()
+        blocks = make_blocks(seqs.offsets, min(1 << 16, max(1, seqs.n_tokens // BLOCK_TOKENS)))
+        block_loss = np.zeros(blocks.size - 1, dtype=np.float64)
+        block_pairs = np.zeros(blocks.size - 1, dtype=np.int64)
+        hard_sampler = self._hard_negative_sampler(seqs)
+        self.vocab_ = seqs.vocab
+        self.item_vectors_, self.context_vectors_ = W, C
+        self.loss_history_: list[float] = []
+        self.training_seconds_ = 0.0
+        self.mining_seconds_ = 0.0
+        self.n_pairs_ = 0
+        threads = self._n_threads()
+        previous = numba.get_num_threads()
+        bar = tqdm(range(self.epochs), desc="item2vec", unit="epoch", disable=not self.verbose, leave=False)
+        try:
+            numba.set_num_threads(threads)
+            for epoch in bar:
+                hard = no_hard_negatives()
+                if hard_sampler is not None and epoch >= self.hard_negative_start:
+                    t0 = time.perf_counter()
+                    hard = hard_sampler(self, epoch)
+                    self.mining_seconds_ += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                sgns_epoch(seqs.items, seqs.offsets, blocks, W, C, keep, prob, alias, hard,
+                           self.window, self.shrink_windows, self.context == "set", self.max_set_contexts,
+                           self.negative, float(self.alpha), float(self.min_alpha), epoch, self.epochs,
+                           np.uint64(seed), sig, logsig, block_loss, block_pairs)
+                self.training_seconds_ += time.perf_counter() - t0
+                pairs = int(block_pairs.sum())
+                self.n_pairs_ += pairs
+                loss = float(block_loss.sum() / max(pairs, 1))
+                self.loss_history_.append(loss)
+                bar.set_postfix(loss=f"{loss:.4f}")
+                for cb in self.callbacks or ():
+                    cb(self, epoch, loss)
+        finally:
+            numba.set_num_threads(previous)
+            bar.close()
+        self.n_tokens_ = seqs.n_tokens
+        self._normed = None
+        return self
+
+    def _resolve_seed(self) -> int:
+        rs = self.random_state
+        if rs is None:
+            return int(np.random.default_rng().integers(1, 2**63 - 1))
+        if isinstance(rs, np.random.Generator):
+            return int(rs.integers(1, 2**63 - 1))
+        if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0:
+            raise ValueError(f"random_state must be None, a non-negative int or a numpy Generator, got {rs!r}")
+        return int(rs)
+
+    def _n_threads(self) -> int:
+        available = numba.config.NUMBA_NUM_THREADS
+        return available if self.n_threads is None else min(int(self.n_threads), available)
+
+    def _hard_negative_sampler(self, seqs: Sequences) -> Callable[["Item2Vec", int], Any] | None:
+        if self.hard_negatives is None or self.hard_negative_ratio == 0:
+            return None
+        from .hard_negatives import make_sampler
+
+        return make_sampler(self, seqs)
+
+    # ------------------------------------------------------------------ queries
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "item_vectors_"):
+            raise NotFittedError("this Item2Vec model is not fitted yet; call fit(...) or Item2Vec.load(path) first")
+
+    @staticmethod
+    def _check_k(k: Any) -> int:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
+            raise ValueError(f"k must be a positive integer, got k={k!r}")
+        return int(k)
+
+    def _unit_vectors(self) -> np.ndarray:
+        if getattr(self, "_normed", None) is None:
+            self._normed = normalize_rows(self.item_vectors_)
+        return self._normed
+
+    def similar_items(self, item_ids: Any, k: int = 10, *, on_unknown: str = "raise") -> tuple[np.ndarray, np.ndarray]:
+        """Most similar items by cosine between input vectors.
+
+        Parameters
+        ----------
+        item_ids : raw id or list of raw ids
+        k : int
+        on_unknown : {"raise", "ignore"}
+            ``"ignore"`` returns an all-padding row for unknown ids.
+
+        Returns
+        -------
+        ids, scores : ndarray
+            1-D for a scalar id, 2-D ``(len(item_ids), k)`` for a list. The
+            query item is never its own neighbour. When ``k`` exceeds the
+            catalogue, rows are padded with id ``-1`` (``""`` for string ids)
+            and score ``-inf``.
+        """
+        self._check_fitted()
+        k = self._check_k(k)
+        scalar = _is_scalar_id(item_ids)
+        query = np.asarray([item_ids] if scalar else list(item_ids), dtype=object)
+        if on_unknown not in ("raise", "ignore"):
+            raise ValueError(f"on_unknown must be 'raise' or 'ignore', got {on_unknown!r}")
+        idx = self.vocab_.encode(query) if on_unknown == "raise" else self.vocab_.lookup(query)
+        U = self._unit_vectors()
+        valid = idx >= 0
+        P = np.zeros((idx.size, U.shape[1]), dtype=np.float32)
+        P[valid] = U[idx[valid]]
+        ptr = np.zeros(idx.size + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(valid)
+        top, scores = top_k_scores(P, U, k, ptr, idx[valid])
+        top[~valid] = -1
+        scores[~valid] = -np.inf
+        ids = self.vocab_.decode(top)
+        return (ids[0], scores[0]) if scalar else (ids, scores)
+
+    def recommend(
+        self, histories: Any, k: int = 10, *, filter_seen: bool = True, exclude: Any = None,
+        on_unknown: str = "raise", scoring: str | None = None,
+    ) -> Any:  # fmt: skip
+        """Recommend items for one or many histories.
+
+        Parameters
+        ----------
+        histories : list of ids, list of lists, or DataFrame
+            One history (a 1-D list/array of raw item ids, oldest first), a
+            batch of them, or a DataFrame with ``user_col``/``item_col``
+            (ordered by ``time_col`` when present).
+        k : int
+        filter_seen : bool
+            Remove the history's own items from the candidates.
+        exclude : list of raw ids, optional
+            Items never to recommend (for every history). Unknown ids here are ignored.
+        on_unknown : {"raise", "ignore"}
+            What to do with history items the model does not know.
+        scoring : {"sgns", "cosine"}, optional
+            Overrides the model's ``scoring`` for this call.
+
+        Returns
+        -------
+        (ids, scores) or DataFrame
+            1-D arrays for one history, ``(n, k)`` arrays for a batch, and a
+            long DataFrame ``user, rank, item, score`` for DataFrame input.
+            A history that is empty (after dropping unknown items) gets the
+            most popular training items. Rows are padded with id ``-1``
+            (``""`` for string ids) and score ``-inf`` past the catalogue.
+        """
+        self._check_fitted()
+        k = self._check_k(k)
+        rule = self.scoring if scoring is None else scoring
+        if rule not in ("sgns", "cosine"):
+            raise ValueError(f"scoring must be 'sgns' or 'cosine', got {rule!r}")
+        if isinstance(histories, pd.DataFrame):
+            return self._recommend_frame(histories, k, filter_seen, exclude, on_unknown, rule)
+        single = isinstance(histories, np.ndarray) and histories.ndim == 1 or (
+            not isinstance(histories, np.ndarray) and all(_is_scalar_id(h) for h in histories))
+        batch = [histories] if single else list(histories)
+        indptr, indices = encode_histories(batch, self.vocab_, on_unknown)
+        if rule == "cosine":
+            U = self._unit_vectors()
+            P, T = normalize_rows(profiles(U, indptr, indices, self.history_length)), U
+        else:
+            P, T = profiles(self.item_vectors_, indptr, indices, self.history_length), self.context_vectors_
+        empty = np.diff(indptr) == 0
+        global_ex = None
+        if exclude is not None:
+            ex = self.vocab_.lookup(np.asarray(list(exclude) if not _is_scalar_id(exclude) else [exclude], dtype=object))
+            global_ex = np.zeros(len(self.vocab_), dtype=bool)
+            global_ex[ex[ex >= 0]] = True
+        ptr, idx = (indptr, indices) if filter_seen else (None, None)
+        top, scores = top_k_scores(P, T, k, ptr, idx, global_ex)
+        if empty.any():
+            top[empty], scores[empty] = self._popular(k, int(empty.sum()), global_ex)
+        ids = self.vocab_.decode(top)
+        return (ids[0], scores[0]) if single else (ids, scores)
+
+    def _popular(self, k: int, n: int, global_ex: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k items by log training count, for ``n`` empty histories."""
+        pop = np.log1p(self.vocab_.counts.astype(np.float32))[:, None]
+        return top_k_scores(np.ones((n, 1), dtype=np.float32), pop, k, None, None, global_ex)
+
+    def _recommend_frame(self, df, k, filter_seen, exclude, on_unknown, rule) -> pd.DataFrame:
+        missing = [c for c in (self.user_col, self.item_col) if c not in df.columns]
+        if missing:
+            raise KeyError(f"column(s) {missing} not found; the DataFrame has columns {list(df.columns)}")
+        time_col = "timestamp" if self.time_col == "auto" and "timestamp" in df.columns else self.time_col
+        frame = df.sort_values(time_col, kind="stable") if time_col in df.columns else df
+        groups = frame.groupby(self.user_col, sort=False)[self.item_col]
+        users = list(groups.groups.keys())
+        hist = [g.to_numpy() for _, g in groups]
+        ids, scores = self.recommend(hist, k, filter_seen=filter_seen, exclude=exclude, on_unknown=on_unknown, scoring=rule)
+        out = pd.DataFrame({"user": np.repeat(np.asarray(users, dtype=object), k), "rank": np.tile(np.arange(1, k + 1), len(users)),
+                            "item": ids.reshape(-1), "score": scores.reshape(-1)})
+        return out[np.isfinite(out["score"])].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> str:
+        """Save to ``path`` (``.npz`` added if missing) atomically; returns the path written."""
+        self._check_fitted()
+        params = {k: v for k, v in self.get_params().items() if k not in ("callbacks", "item_groups", "random_state")}
+        params["session_gap"] = None if params["session_gap"] is None else str(params["session_gap"])
+        rs = self.random_state
+        params["random_state"] = int(rs) if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool) else None
+        meta = {"library_version": __version__, "params": params, "vocab_kind": self.vocab_.kind,
+                "loss_history": self.loss_history_, "n_tokens": int(getattr(self, "n_tokens_", 0))}
+        arrays = {"item_vectors": self.item_vectors_, "context_vectors": self.context_vectors_, **self.vocab_.to_arrays()}
+        return str(write_model(path, arrays, meta))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Item2Vec":
+        """Load a model saved by :meth:`save` (no pickle; checksums verified)."""
+        arrays, meta = read_model(path)
+        try:
+            params = meta["params"]
+            session_gap = params.pop("session_gap", None)
+            model = cls(**{k: v for k, v in params.items() if k in cls().get_params()})
+            model.session_gap = None if session_gap is None else pd.Timedelta(session_gap) if " " in str(session_gap) else float(session_gap)
+            model.vocab_ = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta["vocab_kind"])
+            model.item_vectors_ = arrays["item_vectors"].astype(np.float32, copy=False)
+            model.context_vectors_ = arrays["context_vectors"].astype(np.float32, copy=False)
+            model.loss_history_ = list(meta.get("loss_history", []))
+            model.n_tokens_ = int(meta.get("n_tokens", 0))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: model file is missing or has invalid fields: {e}") from e
+        V = len(model.vocab_)
+        if model.item_vectors_.shape[0] != V or model.context_vectors_.shape != model.item_vectors_.shape:
+            raise ModelFileError(f"{path}: vector shapes {model.item_vectors_.shape}/{model.context_vectors_.shape} do not match {V} items")
+        model._normed = None
+        return model
+
+    # ------------------------------------------------------------------ conveniences
+    def get_vector(self, item_id: Any) -> np.ndarray:
+        """Input vector of one raw item id (``KeyError`` if unknown)."""
+        self._check_fitted()
+        return self.item_vectors_[self.vocab_.encode([item_id])[0]]
+
+    @property
+    def item_ids_(self) -> np.ndarray:
+        """Raw ids in index order (row ``i`` of ``item_vectors_`` is ``item_ids_[i]``)."""
+        self._check_fitted()
+        return self.vocab_.ids
+

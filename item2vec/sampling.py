@@ -1,0 +1,78 @@
+"""Sampling tables for SGNS, in plain numpy so they can be tested on their own.
+
+* Negative ("noise") distribution ``P(i) ∝ count_i ** alpha`` stored as a Walker
+  alias table: one draw costs O(1) (one uniform index and one biased coin).
+* Frequent-item subsampling keep probabilities (word2vec's formula).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["noise_distribution", "alias_table", "keep_probabilities"]
+
+
+def noise_distribution(counts: np.ndarray, ns_exponent: float) -> np.ndarray:
+    """Probabilities ``count ** ns_exponent / sum(...)`` (float64).
+
+    Any finite real exponent is allowed: 0 is uniform, 1 is the unigram
+    distribution, negative values oversample rare items. Counts must be > 0.
+    Computed in log space so large negative or positive exponents do not
+    overflow.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.size == 0:
+        raise ValueError("cannot build a noise distribution over an empty vocabulary")
+    if not np.isfinite(ns_exponent):
+        raise ValueError(f"ns_exponent must be a finite real number, got {ns_exponent!r}")
+    if (counts <= 0).any():
+        raise ValueError("all item counts must be positive to build the noise distribution")
+    logw = ns_exponent * np.log(counts)
+    w = np.exp(logw - logw.max())
+    return w / w.sum()
+
+
+def alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias table for the discrete distribution ``p``.
+
+    Returns ``(prob, alias)``: draw ``i`` uniformly from ``0..n-1``, then
+    return ``i`` with probability ``prob[i]`` and ``alias[i]`` otherwise.
+    ``prob`` is float64 (exactness matters for rare items); ``alias`` int32.
+    Built in O(n) with vectorised bookkeeping of the small/large stacks.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    n = p.size
+    scaled = p * n / p.sum()
+    prob = np.ones(n, dtype=np.float64)
+    alias = np.arange(n, dtype=np.int32)
+    small = list(np.flatnonzero(scaled < 1.0)[::-1])
+    large = list(np.flatnonzero(scaled >= 1.0)[::-1])
+    while small and large:
+        s = small.pop()
+        g = large.pop()
+        prob[s] = scaled[s]
+        alias[s] = g
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0
+        (small if scaled[g] < 1.0 else large).append(g)
+    # leftovers are 1 up to rounding
+    for i in small + large:
+        prob[i] = 1.0
+        alias[i] = i
+    return prob, alias
+
+
+def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
+    """word2vec keep probability of every item for subsampling threshold ``sample``.
+
+    ``keep = (sqrt(f / (s*T)) + 1) * (s*T) / f`` capped at 1, where ``f`` is the
+    item's count, ``T`` the total number of tokens and ``s = sample``.
+    ``sample == 0`` disables subsampling (all ones). Returned as float32.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample < 0 or not np.isfinite(sample):
+        raise ValueError(f"sample must be >= 0, got {sample!r}")
+    if sample == 0:
+        return np.ones(counts.size, dtype=np.float32)
+    thr = sample * counts.sum()
+    keep = (np.sqrt(counts / thr) + 1.0) * thr / counts
+    return np.minimum(keep, 1.0).astype(np.float32)

@@ -1,0 +1,251 @@
+"""Interaction logs -> "sentences" of item indices, stored CSR style.
+
+A :class:`Sequences` holds every sequence back to back in one flat ``int32``
+array (``items``) with ``int64`` boundaries (``offsets``, length ``n + 1``), so
+sequence ``s`` is ``items[offsets[s]:offsets[s + 1]]``. Nothing on the training
+path is a Python list of lists, and no sequence is ever truncated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .vocab import Vocabulary, as_id_array
+
+__all__ = ["Sequences", "build_sequences"]
+
+
+@dataclass(frozen=True)
+class Sequences:
+    """Item sequences in CSR layout.
+
+    Attributes
+    ----------
+    items : ndarray of int32, shape (n_tokens,)
+        Vocabulary indices of all sequences, concatenated.
+    offsets : ndarray of int64, shape (n_sequences + 1,)
+        ``items[offsets[s]:offsets[s + 1]]`` is sequence ``s``.
+    vocab : Vocabulary
+        Maps indices back to raw item ids; ``vocab.counts`` are the counts of
+        each item in ``items``.
+    users : ndarray or None
+        Raw user (or session owner) id of each sequence, when built from a
+        DataFrame.
+    """
+
+    items: np.ndarray
+    offsets: np.ndarray
+    vocab: Vocabulary
+    users: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.items.dtype != np.int32 or self.offsets.dtype != np.int64:
+            raise TypeError(f"Sequences needs int32 items and int64 offsets, got {self.items.dtype} and {self.offsets.dtype}")
+        if self.offsets.ndim != 1 or self.offsets.size < 1 or self.offsets[0] != 0 or self.offsets[-1] != self.items.size:
+            raise ValueError("offsets must start at 0 and end at len(items)")
+
+    def __len__(self) -> int:
+        return int(self.offsets.size - 1)
+
+    @property
+    def n_tokens(self) -> int:
+        """Total number of item occurrences."""
+        return int(self.items.size)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Length of every sequence (int64)."""
+        return np.diff(self.offsets)
+
+    def __getitem__(self, s: int) -> np.ndarray:
+        """Indices of sequence ``s`` (a view)."""
+        if not -len(self) <= s < len(self):
+            raise IndexError(f"sequence index {s} out of range for {len(self)} sequences")
+        s %= len(self)
+        return self.items[self.offsets[s] : self.offsets[s + 1]]
+
+    def raw(self, s: int) -> np.ndarray:
+        """Raw item ids of sequence ``s``."""
+        return self.vocab.decode(self[s])
+
+    def __repr__(self) -> str:
+        return f"Sequences(n_sequences={len(self)}, n_tokens={self.n_tokens}, n_items={len(self.vocab)})"
+
+
+def _check_columns(df: pd.DataFrame, cols: dict[str, str | None]) -> None:
+    missing = {role: c for role, c in cols.items() if c is not None and c not in df.columns}
+    if missing:
+        wanted = ", ".join(f"{role}_col={c!r}" for role, c in missing.items())
+        raise KeyError(f"column(s) not found: {wanted}; the DataFrame has columns {list(df.columns)}")
+
+
+def _gap_seconds(session_gap: Any, time: pd.Series) -> float | None:
+    """Normalise ``session_gap`` to the unit of the time column (seconds for numbers)."""
+    if session_gap is None:
+        return None
+    if isinstance(session_gap, (pd.Timedelta, np.timedelta64)) or hasattr(session_gap, "total_seconds"):
+        gap = pd.Timedelta(session_gap).total_seconds()
+    else:
+        gap = float(session_gap)
+    if not np.isfinite(gap) or gap <= 0:
+        raise ValueError(f"session_gap must be a positive number of seconds or a Timedelta, got {session_gap!r}")
+    return gap
+
+
+def _time_as_seconds(time: pd.Series, time_col: str) -> np.ndarray:
+    if time.isna().any():
+        raise ValueError(f"time column {time_col!r} has {int(time.isna().sum())} missing value(s)")
+    if pd.api.types.is_datetime64_any_dtype(time):
+        return (time.to_numpy().astype("datetime64[ns]").astype(np.int64) / 1e9).astype(np.float64)
+    if pd.api.types.is_numeric_dtype(time) and not pd.api.types.is_bool_dtype(time):
+        return time.to_numpy(dtype=np.float64)
+    raise TypeError(f"time column {time_col!r} must be numeric (seconds) or datetime, got dtype {time.dtype}")
+
+
+def build_sequences(
+    interactions: pd.DataFrame | Iterable[Iterable[Any]],
+    user_col: str = "user",
+    item_col: str = "item",
+    time_col: str | None = None,
+    session_gap: float | pd.Timedelta | None = None,
+    min_item_count: int = 1,
+    min_length: int = 2,
+) -> Sequences:
+    """Turn an interaction log into item sequences.
+
+    Parameters
+    ----------
+    interactions : DataFrame or iterable of iterables
+        A log with one row per (user, item[, time]) event, or ready-made
+        sequences of raw item ids (e.g. a list of lists).
+    user_col, item_col : str
+        Column names of the user (or session) id and the item id.
+    time_col : str or None
+        Column to order events within a user by (numeric seconds or datetime).
+        The sort is stable: events with equal times keep their input order.
+        ``None`` keeps the input order.
+    session_gap : float, Timedelta or None
+        Split a user's history into sessions wherever two consecutive events
+        are more than this many seconds apart. Requires ``time_col``.
+    min_item_count : int
+        Items occurring fewer times than this (over the whole log) are removed
+        from the sequences before short sequences are dropped.
+    min_length : int
+        Sequences shorter than this (after removing rare items) are dropped.
+
+    Returns
+    -------
+    Sequences
+        Items ordered by decreasing frequency get the lowest indices; the
+        vocabulary holds only items that occur in the returned sequences, with
+        their counts there.
+
+    Raises
+    ------
+    KeyError
+        A named column is missing (the message lists the existing ones).
+    ValueError
+        Empty input, NaN ids, nothing left after filtering, bad parameters.
+    TypeError
+        Mixed integer and string ids, or an unsupported time dtype.
+    """
+    if isinstance(min_item_count, bool) or not isinstance(min_item_count, (int, np.integer)) or min_item_count < 1:
+        raise ValueError(f"min_item_count must be an integer >= 1, got {min_item_count!r}")
+    if isinstance(min_length, bool) or not isinstance(min_length, (int, np.integer)) or min_length < 1:
+        raise ValueError(f"min_length must be an integer >= 1, got {min_length!r}")
+
+    if isinstance(interactions, pd.DataFrame):
+        items_raw, seq_starts, users = _from_frame(interactions, user_col, item_col, time_col, session_gap)
+    elif isinstance(interactions, (str, bytes)) or not isinstance(interactions, Iterable):
+        raise TypeError(f"interactions must be a DataFrame or an iterable of item-id sequences, got {type(interactions).__name__}")
+    else:
+        if session_gap is not None:
+            raise ValueError("session_gap needs a DataFrame with a time column, not ready-made sequences")
+        items_raw, seq_starts, users = _from_iterable(interactions)
+
+    vocab0, codes = Vocabulary.from_ids(items_raw, min_count=min_item_count)
+    if len(vocab0) == 0:
+        raise ValueError(
+            f"no item occurs at least min_item_count={min_item_count} times "
+            f"(the most frequent occurs {int(np.bincount(pd.factorize(items_raw)[0]).max())} times)"
+        )
+    # per-token sequence id, then drop rare tokens and short sequences
+    seq_id = np.repeat(np.arange(seq_starts.size - 1, dtype=np.int64), np.diff(seq_starts))
+    keep = codes >= 0
+    codes, seq_id = codes[keep], seq_id[keep]
+    lengths = np.bincount(seq_id, minlength=seq_starts.size - 1)
+    long_enough = lengths >= min_length
+    keep = long_enough[seq_id]
+    codes, seq_id = codes[keep], seq_id[keep]
+    if codes.size == 0:
+        raise ValueError(
+            f"no sequence has at least min_length={min_length} items after dropping items seen fewer than "
+            f"min_item_count={min_item_count} times (longest had {int(lengths.max(initial=0))})"
+        )
+    offsets = np.zeros(int(long_enough.sum()) + 1, dtype=np.int64)
+    np.cumsum(lengths[long_enough], out=offsets[1:])
+    # re-index the vocabulary to items present in the final corpus, by final count
+    counts = np.bincount(codes, minlength=len(vocab0))
+    order = np.argsort(-counts, kind="stable")
+    order = order[counts[order] > 0]
+    remap = np.full(len(vocab0), -1, dtype=np.int32)
+    remap[order] = np.arange(order.size, dtype=np.int32)
+    vocab = Vocabulary(vocab0.ids[order], counts[order])
+    seq_users = users[long_enough] if users is not None else None
+    return Sequences(items=remap[codes], offsets=offsets, vocab=vocab, users=seq_users)
+
+
+def _from_frame(
+    df: pd.DataFrame, user_col: str, item_col: str, time_col: str | None, session_gap: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted raw items, sequence start offsets and the user of each sequence."""
+    _check_columns(df, {"user": user_col, "item": item_col, "time": time_col})
+    if len(df) == 0:
+        raise ValueError("interactions DataFrame is empty")
+    if session_gap is not None and time_col is None:
+        raise ValueError("session_gap needs time_col (the column to measure gaps on)")
+    items = as_id_array(df[item_col], f"item column {item_col!r}")
+    users_raw = df[user_col]
+    if users_raw.isna().any():
+        raise ValueError(f"user column {user_col!r} contains {int(users_raw.isna().sum())} missing value(s)")
+    ucodes, uniques = pd.factorize(users_raw, sort=False)
+    if time_col is not None:
+        t = _time_as_seconds(df[time_col], time_col)
+        order = np.lexsort((t, ucodes))  # stable: ties keep input order
+        t = t[order]
+    else:
+        order = np.argsort(ucodes, kind="stable")
+        t = None
+    ucodes = ucodes[order]
+    items = items[order]
+    new_seq = np.empty(items.size, dtype=bool)
+    new_seq[0] = True
+    new_seq[1:] = ucodes[1:] != ucodes[:-1]
+    gap = _gap_seconds(session_gap, df[time_col]) if time_col is not None else None
+    if gap is not None:
+        new_seq[1:] |= np.diff(t) > gap
+    starts = np.flatnonzero(new_seq)
+    seq_starts = np.append(starts, items.size).astype(np.int64)
+    seq_users = np.asarray(uniques)[ucodes[starts]]
+    return items, seq_starts, seq_users
+
+
+def _from_iterable(seqs: Iterable[Iterable[Any]]) -> tuple[np.ndarray, np.ndarray, None]:
+    arrays = []
+    for i, s in enumerate(seqs):
+        if isinstance(s, (str, bytes)) or not isinstance(s, Iterable):
+            raise TypeError(f"sequence {i} must be an iterable of item ids, got {type(s).__name__}")
+        arrays.append(np.asarray(list(s) if not isinstance(s, np.ndarray) else s, dtype=object if not isinstance(s, np.ndarray) else None))
+    if not arrays:
+        raise ValueError("no sequences given (the iterable is empty)")
+    lengths = np.fromiter((a.size for a in arrays), dtype=np.int64, count=len(arrays))
+    if lengths.sum() == 0:
+        raise ValueError("all sequences are empty")
+    flat = np.concatenate([a.reshape(-1).astype(object) for a in arrays]) if any(a.dtype == object for a in arrays) else np.concatenate(arrays)
+    starts = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    return as_id_array(flat, "item ids"), starts, None

@@ -1,0 +1,160 @@
+"""The numba SGNS kernel against a plain-Python reference, and the samplers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from item2vec._kernels import (
+    MAX_EXP, TABLE_SIZE, block_seed, draw_noise_samples, make_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables,
+)  # fmt: skip
+from item2vec.sampling import alias_table, keep_probabilities, noise_distribution
+
+M64 = (1 << 64) - 1
+
+
+def py_next(s):
+    s ^= s >> 12
+    s ^= (s << 25) & M64
+    s ^= s >> 27
+    return s, (s * 0x2545F4914F6CDD1D) & M64
+
+
+def py_below(r, n):
+    return ((r >> 32) * n) >> 32
+
+
+def reference_epoch(seq, W, C, prob, alias, negative, lr, seed):
+    """Plain-Python SGNS for one sequence, window 1, no shrink, no subsampling."""
+    sig, logsig = sigmoid_tables()
+    W, C = W.copy(), C.copy()
+    state = int(block_seed(seed, 0, 0))
+    n = prob.size
+
+    def index(f):
+        return 0 if f <= -MAX_EXP else TABLE_SIZE - 1 if f >= MAX_EXP else int((f + MAX_EXP) * (TABLE_SIZE / (2 * MAX_EXP)))
+
+    def step(c, t, label, neu):
+        f = float(np.dot(W[c].astype(np.float64), C[t].astype(np.float64)))
+        k = index(f)
+        g = lr * (1.0 - sig[k]) if label else -lr * sig[k]
+        neu += g * C[t]
+        C[t] += np.float32(g) * W[c]
+
+    for i, c in enumerate(seq):
+        neu = np.zeros(W.shape[1], dtype=np.float64)
+        for j in (i - 1, i + 1):
+            if not 0 <= j < len(seq):
+                continue
+            o = seq[j]
+            step(c, o, True, neu)
+            for _ in range(negative):
+                state, r = py_next(state)
+                idx = py_below(r, n)
+                draw = idx if (r & 0xFFFFFFFF) / 2**32 < prob[idx] else int(alias[idx])
+                if draw != o:
+                    step(c, draw, False, neu)
+        W[c] += neu.astype(np.float32)
+    return W, C
+
+
+def run_kernel(seq, W, C, prob, alias, negative, lr, seed, window=1, shrink=False, set_mode=False, keep=None, max_ctx=20):
+    items = np.asarray(seq, dtype=np.int32)
+    offsets = np.array([0, items.size], dtype=np.int64)
+    keep = np.ones(W.shape[0], np.float32) if keep is None else keep
+    sig, logsig = sigmoid_tables()
+    loss, pairs = np.zeros(1), np.zeros(1, np.int64)
+    W, C = W.copy(), C.copy()
+    sgns_epoch(items, offsets, np.array([0, 1], np.int64), W, C, keep, prob, alias, no_hard_negatives(),
+               window, shrink, set_mode, max_ctx, negative, lr, lr, 0, 1, np.uint64(seed), sig, logsig, loss, pairs)
+    return W, C, float(loss[0]), int(pairs[0])
+
+
+def test_kernel_matches_reference_updates():
+    rng = np.random.default_rng(3)
+    V, D = 7, 8
+    W = (rng.standard_normal((V, D)) * 0.3).astype(np.float32)
+    C = (rng.standard_normal((V, D)) * 0.3).astype(np.float32)
+    prob, alias = alias_table(noise_distribution(np.arange(1, V + 1), 0.75))
+    seq = [0, 3, 5, 3, 6]
+    Wk, Ck, loss, pairs = run_kernel(seq, W, C, prob, alias, negative=3, lr=0.1, seed=11)
+    Wr, Cr = reference_epoch(seq, W, C, prob, alias, negative=3, lr=0.1, seed=11)
+    assert pairs == 8
+    assert not np.allclose(Wk, W)  # something was learned
+    np.testing.assert_allclose(Wk, Wr, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(Ck, Cr, rtol=1e-4, atol=1e-6)
+
+
+def test_positive_pair_score_increases_and_saturation_is_clipped():
+    V, D = 3, 4
+    W = np.full((V, D), 0.1, np.float32)
+    C = np.zeros((V, D), np.float32)
+    prob, alias = alias_table(np.ones(V) / V)
+    W1, C1, _, _ = run_kernel([0, 1], W, C, prob, alias, negative=0, lr=0.5, seed=1)
+    assert W1[0] @ C1[1] > W[0] @ C[1]
+    # a huge positive score still gets the clipped gradient 1 - σ(MAX_EXP) > 0, never NaN
+    Wbig = np.full((V, D), 10.0, np.float32)
+    W2, C2, loss, _ = run_kernel([0, 1], Wbig, Wbig.copy(), prob, alias, negative=2, lr=0.1, seed=1)
+    assert np.isfinite(W2).all() and np.isfinite(C2).all() and np.isfinite(loss)
+
+
+def test_set_mode_bounds_contexts_per_center():
+    V, D = 50, 4
+    W = np.random.default_rng(0).random((V, D), dtype=np.float32)
+    prob, alias = alias_table(np.ones(V) / V)
+    seq = list(range(50))
+    *_, pairs_all = run_kernel(seq[:10], W, W * 0, prob, alias, 1, 0.01, 0, set_mode=True, max_ctx=20)
+    assert pairs_all == 10 * 9  # short sequence: every other item
+    *_, pairs_bounded = run_kernel(seq, W, W * 0, prob, alias, 1, 0.01, 0, set_mode=True, max_ctx=20)
+    assert pairs_bounded == 50 * 20  # long sequence: max_set_contexts per center
+
+
+def test_subsampling_drops_frequent_items():
+    V, D = 2, 4
+    W = np.ones((V, D), np.float32)
+    prob, alias = alias_table(np.ones(V) / V)
+    keep = np.array([0.0, 1.0], np.float32)  # item 0 always dropped
+    *_, pairs = run_kernel([0, 1, 0, 1, 1], W, W * 0, prob, alias, 0, 0.01, 0, keep=keep)
+    assert pairs == 4  # only [1, 1, 1] remains; window 1 gives pairs (0,1), (1,0), (1,2), (2,1)
+
+
+@pytest.mark.parametrize("alpha", [0.75, 0.0, -0.5, 1.0])
+def test_noise_sampler_frequencies_match_count_power(alpha):
+    counts = np.array([1000, 300, 100, 30, 10, 3, 1, 1, 50, 7])
+    p = noise_distribution(counts, alpha)
+    np.testing.assert_allclose(p, counts**alpha / (counts**alpha).sum(), rtol=1e-12)
+    prob, alias = alias_table(p)
+    n = 400_000
+    draws = draw_noise_samples(prob, alias, n, 123)
+    observed = np.bincount(draws, minlength=counts.size)
+    chi2, pval = stats.chisquare(observed, p * n)
+    assert pval > 1e-4, (alpha, observed, p * n)
+
+
+def test_alias_table_is_exact():
+    p = noise_distribution(np.array([5, 1, 1, 20, 3]), -0.5)
+    prob, alias = alias_table(p)
+    implied = prob.copy()
+    np.add.at(implied, alias, 1.0 - prob)
+    np.testing.assert_allclose(implied / p.size, p, atol=1e-12)
+
+
+def test_keep_probability_formula():
+    counts = np.array([1000, 10, 1])
+    s = 1e-2
+    thr = s * counts.sum()
+    expected = np.minimum((np.sqrt(counts / thr) + 1) * thr / counts, 1)
+    np.testing.assert_allclose(keep_probabilities(counts, s), expected, rtol=1e-6)
+    assert (keep_probabilities(counts, 0) == 1).all()
+    with pytest.raises(ValueError, match="sample"):
+        keep_probabilities(counts, -1)
+    with pytest.raises(ValueError, match="ns_exponent"):
+        noise_distribution(counts, float("nan"))
+
+
+def test_blocks_cover_corpus_and_ignore_thread_count():
+    offsets = np.r_[0, np.cumsum([5, 5000, 3, 3, 3, 10, 2000])].astype(np.int64)
+    blocks = make_blocks(offsets, 4)
+    assert blocks[0] == 0 and blocks[-1] == offsets.size - 1
+    assert (np.diff(blocks) > 0).all()
