@@ -168,26 +168,38 @@ def _update_pair(W, C, c, t, label, lr, neu, sig, logsig):
 
 
 @njit(inline="always")
+def _draw_negative(state, c, o, alias_prob, alias_idx, hard):
+    """One negative for the pair (c, o): returns (state, item, is_hard); item -1 means skip.
+
+    With probability ``hard.ratio`` the draw comes from a random group of
+    ``o`` (falling back to noise when ``o`` has no group); otherwise from the
+    noise alias table. A draw equal to ``o`` (or, for hard draws, to ``c``)
+    is skipped, as in word2vec.
+    """
+    state, r = _next(state)
+    if hard.ratio > 0.0 and np.float64(r & _MASK32) * _INV32 < hard.ratio:
+        state, r1 = _next(state)
+        state, r2 = _next(state)
+        n = _draw_hard(r1, r2, o, hard)
+        if n >= 0:
+            if n == c or n == o:
+                return state, -1, True
+            return state, n, True
+        state, r = _next(state)
+    n = _draw_noise(r, alias_prob, alias_idx)
+    if n == o:
+        return state, -1, False
+    return state, n, False
+
+
+@njit(inline="always")
 def _train_center(W, C, c, o, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state):
-    """Positive step for (c, o) plus ``negative`` noise steps; returns (state, loss)."""
+    """Positive step for (c, o) plus ``negative`` negative steps; returns (state, loss)."""
     loss = _update_pair(W, C, c, o, True, lr, neu, sig, logsig)
     for _ in range(negative):
-        state, r = _next(state)
-        n = -1
-        if hard.ratio > 0.0 and np.float64(r & _MASK32) * _INV32 < hard.ratio:
-            state, r1 = _next(state)
-            state, r2 = _next(state)
-            n = _draw_hard(r1, r2, o, hard)
-            if n == c:
-                continue
-            if n < 0:
-                state, r = _next(state)
-                n = _draw_noise(r, alias_prob, alias_idx)
-        else:
-            n = _draw_noise(r, alias_prob, alias_idx)
-        if n == o:
-            continue
-        loss += _update_pair(W, C, c, n, False, lr, neu, sig, logsig)
+        state, n, _hard = _draw_negative(state, c, o, alias_prob, alias_idx, hard)
+        if n >= 0:
+            loss += _update_pair(W, C, c, n, False, lr, neu, sig, logsig)
     return state, loss
 
 
@@ -322,12 +334,14 @@ def draw_noise_samples(alias_prob, alias_idx, n, seed):
 
 
 @njit(cache=True)
-def draw_hard_samples(o, hard, n, seed):
-    """``n`` hard-negative draws for positive item ``o`` (for tests and diagnostics)."""
-    out = np.empty(n, dtype=np.int64)
+def draw_negative_samples(c, o, alias_prob, alias_idx, hard, n, seed):
+    """``n`` negative draws for the pair (c, o) exactly as the kernel makes them.
+
+    Returns ``(items, is_hard)``; skipped draws have item -1 (for tests and diagnostics).
+    """
+    items = np.empty(n, dtype=np.int64)
+    is_hard = np.empty(n, dtype=np.bool_)
     state = block_seed(seed, 0, 0)
     for t in range(n):
-        state, r1 = _next(state)
-        state, r2 = _next(state)
-        out[t] = _draw_hard(r1, r2, o, hard)
-    return out
+        state, items[t], is_hard[t] = _draw_negative(state, c, o, alias_prob, alias_idx, hard)
+    return items, is_hard

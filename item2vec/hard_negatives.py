@@ -1,0 +1,185 @@
+"""Hard negatives: candidates that look like the positive item but are not positives.
+
+Two strategies, both delivered to the numba kernel as one CSR layout
+(:class:`item2vec._kernels.HardNegatives`): item -> groups -> weighted members.
+A share ``hard_negative_ratio`` of the negative draws for a positive context
+item ``o`` is taken from a random group of ``o``; the rest stay
+popularity^α noise. A hard draw equal to the center or to ``o`` is skipped.
+
+``"group"``
+    The caller supplies item -> group(s) (genre, category, market, brand).
+    Members of a group are drawn ∝ ``count ** ns_exponent`` (popularity^α
+    within the group), as in market-aware negatives for listing embeddings.
+``"mined"``
+    Every ``mine_every`` epochs the ``mine_k`` nearest neighbours of each item
+    under the current input vectors are found exactly (blocked matrix products,
+    O(V·mine_k) memory). Neighbours that co-occur with the item in more than
+    ``cooccurrence_threshold`` training sequences are removed (the
+    false-negative guard: they are probably true positives); the rest are drawn
+    uniformly. The guard is applied relative to the positive item ``o``, which
+    the center co-occurs with by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import pandas as pd
+from numba import njit, prange
+
+from ._kernels import HardNegatives
+from .base import topk_rows
+from .scoring import normalize_rows
+from .sequences import Sequences
+from .vocab import Vocabulary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Item2Vec
+
+__all__ = ["group_candidates", "mine_neighbors", "mined_candidates", "make_sampler", "groups_to_frame"]
+
+
+def groups_to_frame(item_groups: Any) -> pd.DataFrame:
+    """Normalise an item -> group(s) mapping to a long ``(item, group)`` DataFrame.
+
+    Accepts a dict or Series mapping item -> label or list of labels, or a
+    DataFrame with columns ``item`` and ``group`` (one row per membership).
+    Missing or empty-string labels are an error (an item with no group should
+    simply be left out, or given an empty list).
+    """
+    if isinstance(item_groups, pd.DataFrame):
+        if not {"item", "group"} <= set(item_groups.columns):
+            raise KeyError(f"item_groups DataFrame needs columns 'item' and 'group', has {list(item_groups.columns)}")
+        long = item_groups[["item", "group"]].reset_index(drop=True)
+    else:
+        if isinstance(item_groups, Mapping):
+            s = pd.Series(list(item_groups.values()), index=list(item_groups.keys()), dtype=object)
+        elif isinstance(item_groups, pd.Series):
+            s = item_groups.astype(object)
+        else:
+            raise TypeError(f"item_groups must be a dict, Series or DataFrame(item, group), got {type(item_groups).__name__}")
+        s = s.map(lambda g: list(g) if isinstance(g, (list, tuple, set, frozenset, np.ndarray)) else [g])
+        long = s.explode().rename("group").rename_axis("item").reset_index()
+        long = long[s.loc[long["item"]].map(len).to_numpy() > 0]  # empty lists: no group
+    bad = long["group"].isna() | (long["group"].astype(str) == "")
+    if bad.any():
+        items = long.loc[bad, "item"].tolist()[:10]
+        raise ValueError(f"item_groups has empty or missing group labels for items {items}")
+    if long.empty:
+        raise ValueError("item_groups is empty: no item belongs to any group")
+    return long.drop_duplicates()
+
+
+def _csr(keys: np.ndarray, values: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((values, keys))
+    ptr = np.zeros(n_keys + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=n_keys), out=ptr[1:])
+    return ptr, values[order]
+
+
+def group_candidates(vocab: Vocabulary, item_groups: Any, ns_exponent: float, ratio: float) -> HardNegatives:
+    """Kernel layout for the ``"group"`` strategy.
+
+    Raises ``KeyError`` naming items of the mapping that are not in the
+    training vocabulary (filter the mapping to the trained items first).
+    """
+    long = groups_to_frame(item_groups)
+    idx = vocab.lookup(long["item"].to_numpy())
+    if (idx < 0).any():
+        unknown = long.loc[idx < 0, "item"].drop_duplicates().tolist()
+        shown = ", ".join(repr(x) for x in unknown[:10])
+        raise KeyError(
+            f"item_groups has {len(unknown)} item(s) not in the training vocabulary: {shown}"
+            f"{' ...' if len(unknown) > 10 else ''}; keep only items present in the training data"
+        )
+    gcodes, _ = pd.factorize(long["group"].astype(str))
+    n_groups = int(gcodes.max()) + 1
+    item_ptr, item_groups_arr = _csr(idx.astype(np.int64), gcodes.astype(np.int32), len(vocab))
+    group_ptr, members = _csr(gcodes.astype(np.int64), idx.astype(np.int32), n_groups)
+    weights = np.exp(ns_exponent * np.log(vocab.counts[members].astype(np.float64)))
+    return HardNegatives(item_ptr, item_groups_arr, group_ptr, members, np.cumsum(weights), float(ratio))
+
+
+def mine_neighbors(vectors: np.ndarray, k: int, block: int = 1024) -> np.ndarray:
+    """Exact top-``k`` cosine neighbours of every row (self excluded), ``(V, k)`` int32.
+
+    Blocked: memory is O(V·k) for the result plus one ``block × V`` score
+    matrix. Rows with fewer than ``k`` other items are padded with -1.
+    """
+    U = normalize_rows(vectors)
+    V = U.shape[0]
+    out = np.empty((V, k), dtype=np.int32)
+    for a in range(0, V, block):
+        b = min(V, a + block)
+        S = U[a:b] @ U.T
+        S[np.arange(b - a), np.arange(a, b)] = -np.inf
+        out[a:b] = topk_rows(S, k)[0]
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _cooccurrence(item_ptr, item_seqs, cand):
+    """Number of sequences shared by item i and each candidate ``cand[i, m]`` (sorted-list merge)."""
+    V, M = cand.shape
+    out = np.zeros((V, M), dtype=np.int64)
+    for i in prange(V):
+        for m in range(M):
+            j = cand[i, m]
+            if j < 0:
+                continue
+            p, pe = item_ptr[i], item_ptr[i + 1]
+            q, qe = item_ptr[j], item_ptr[j + 1]
+            n = 0
+            while p < pe and q < qe:
+                if item_seqs[p] == item_seqs[q]:
+                    n += 1
+                    p += 1
+                    q += 1
+                elif item_seqs[p] < item_seqs[q]:
+                    p += 1
+                else:
+                    q += 1
+            out[i, m] = n
+    return out
+
+
+def item_sequence_index(seqs: Sequences) -> tuple[np.ndarray, np.ndarray]:
+    """CSR item -> sorted distinct sequence ids containing it."""
+    seq_of = np.repeat(np.arange(len(seqs), dtype=np.int64), seqs.lengths)
+    pairs = np.unique(seqs.items.astype(np.int64) * len(seqs) + seq_of)
+    items, seq_ids = np.divmod(pairs, len(seqs))
+    ptr = np.zeros(len(seqs.vocab) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(items, minlength=len(seqs.vocab)), out=ptr[1:])
+    return ptr, seq_ids.astype(np.int64)
+
+
+def mined_candidates(vectors: np.ndarray, index: tuple[np.ndarray, np.ndarray], k: int, threshold: int, ratio: float) -> HardNegatives:
+    """Kernel layout for the ``"mined"`` strategy: each item's own neighbour list is its group."""
+    cand = mine_neighbors(vectors, k)
+    co = _cooccurrence(index[0], index[1], cand)
+    keep = (cand >= 0) & (co <= threshold)
+    V = cand.shape[0]
+    group_ptr = np.zeros(V + 1, dtype=np.int64)
+    np.cumsum(keep.sum(axis=1), out=group_ptr[1:])
+    members = cand[keep].astype(np.int32)  # row-major: grouped by item
+    return HardNegatives(np.arange(V + 1, dtype=np.int64), np.arange(V, dtype=np.int32), group_ptr, members,
+                         np.arange(1, members.size + 1, dtype=np.float64), float(ratio))
+
+
+def make_sampler(model: "Item2Vec", seqs: Sequences) -> Callable[["Item2Vec", int], HardNegatives]:
+    """Per-epoch provider of hard-negative candidates for ``model.fit``."""
+    ratio = float(model.hard_negative_ratio)
+    if model.hard_negatives == "group":
+        fixed = group_candidates(seqs.vocab, model.item_groups, model.ns_exponent, ratio)
+        return lambda m, epoch: fixed
+    index = item_sequence_index(seqs)
+    state: dict[str, HardNegatives] = {}
+
+    def mined(m: "Item2Vec", epoch: int) -> HardNegatives:
+        if "last" not in state or (epoch - m.hard_negative_start) % m.mine_every == 0:
+            state["last"] = mined_candidates(m.item_vectors_, index, m.mine_k, m.cooccurrence_threshold, ratio)
+        return state["last"]
+
+    return mined

@@ -1,0 +1,134 @@
+"""Hard negatives: group and mined samplers, the kernel's mixing, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from item2vec import Item2Vec, Vocabulary, build_sequences
+from item2vec._kernels import draw_negative_samples, no_hard_negatives
+from item2vec.hard_negatives import group_candidates, item_sequence_index, mine_neighbors, mined_candidates
+from item2vec.sampling import alias_table, noise_distribution
+
+FAST = dict(vector_size=16, epochs=3, n_threads=1, random_state=0, verbose=False)
+
+
+@pytest.fixture()
+def vocab():
+    return Vocabulary(np.arange(10), np.array([100, 80, 60, 40, 30, 20, 10, 5, 2, 1]))
+
+
+def test_group_draws_stay_in_group_weighted_by_popularity(vocab):
+    groups = {i: ("even" if i % 2 == 0 else "odd") for i in range(10)}
+    hard = group_candidates(vocab, groups, ns_exponent=0.75, ratio=1.0)
+    prob, alias = alias_table(noise_distribution(vocab.counts, 0.75))
+    c, o, n = 9, 2, 200_000
+    items, is_hard = draw_negative_samples(c, o, prob, alias, hard, n, 7)
+    assert is_hard.all()
+    drawn = items[items >= 0]
+    assert set(drawn.tolist()) <= {0, 4, 6, 8}  # even group, minus the positive 2
+    members = np.array([0, 2, 4, 6, 8])
+    w = vocab.counts[members] ** 0.75
+    expected = w / w.sum() * n
+    observed = np.array([(items == m).sum() for m in members])
+    observed[1] = (items == -1).sum()  # draws of the positive itself are skipped
+    assert stats.chisquare(observed, expected).pvalue > 1e-4
+
+
+def test_hard_ratio_sets_the_share_of_hard_draws(vocab):
+    groups = {i: ["a", "b"] if i < 5 else ["b"] for i in range(10)}
+    hard = group_candidates(vocab, groups, ns_exponent=0.0, ratio=0.3)
+    prob, alias = alias_table(noise_distribution(vocab.counts, 0.75))
+    _, is_hard = draw_negative_samples(0, 1, prob, alias, hard, 100_000, 3)
+    assert abs(is_hard.mean() - 0.3) < 0.01
+
+
+def test_mined_candidates_exclude_cooccurring_items():
+    # item 1 is the nearest neighbour of item 0 but they co-occur in training sequences
+    vectors = np.array([[1, 0], [0.99, 0.1], [0.95, 0.3], [0, 1], [-1, 0]], dtype=np.float32)
+    seqs = build_sequences([[0, 1], [0, 1, 3], [2, 4], [3, 4]])
+    order = seqs.vocab.encode([0, 1, 2, 3, 4])
+    V = np.empty_like(vectors)
+    V[order] = vectors
+    nn = mine_neighbors(V, 2)
+    assert set(nn[order[0]].tolist()) == {order[1], order[2]}
+    hard = mined_candidates(V, item_sequence_index(seqs), k=2, threshold=0, ratio=0.5)
+    lo, hi = hard.group_ptr[order[0]], hard.group_ptr[order[0] + 1]
+    assert hard.members[lo:hi].tolist() == [order[2]]  # 1 removed by the co-occurrence guard
+    relaxed = mined_candidates(V, item_sequence_index(seqs), k=2, threshold=5, ratio=0.5)
+    lo, hi = relaxed.group_ptr[order[0]], relaxed.group_ptr[order[0] + 1]
+    assert sorted(relaxed.members[lo:hi].tolist()) == sorted([order[1], order[2]])
+
+
+def seqs_with_groups():
+    rng = np.random.default_rng(0)
+    seqs = [list(c * 10 + rng.integers(10, size=8)) for c in rng.integers(6, size=400)]
+    groups = {i: f"g{(i // 10) % 3}" for i in range(60)}
+    return seqs, groups
+
+
+def test_disabled_hard_negatives_reproduce_plain_training_exactly():
+    seqs, groups = seqs_with_groups()
+    plain = Item2Vec(**FAST).fit(seqs)
+    zero_ratio = Item2Vec(**FAST, hard_negatives="group", item_groups=groups, hard_negative_ratio=0.0).fit(seqs)
+    late_start = Item2Vec(**FAST, hard_negatives="mined", hard_negative_start=99).fit(seqs)
+    for m in (zero_ratio, late_start):
+        assert np.array_equal(plain.item_vectors_, m.item_vectors_)
+        assert np.array_equal(plain.context_vectors_, m.context_vectors_)
+    assert no_hard_negatives().ratio == 0.0
+
+
+@pytest.mark.parametrize("strategy", ["group", "mined"])
+def test_hard_negatives_train_deterministically(strategy):
+    seqs, groups = seqs_with_groups()
+    kw = dict(FAST, hard_negatives=strategy, item_groups=groups if strategy == "group" else None, hard_negative_ratio=0.5, hard_negative_start=1)
+    a, b = Item2Vec(**kw).fit(seqs), Item2Vec(**kw).fit(seqs)
+    plain = Item2Vec(**FAST).fit(seqs)
+    assert np.array_equal(a.item_vectors_, b.item_vectors_)
+    assert not np.array_equal(a.item_vectors_, plain.item_vectors_)
+    assert a.mining_seconds_ >= 0.0
+
+
+def test_group_hard_negatives_separate_confusable_clusters():
+    """Clusters 2k and 2k+1 share a group and are never co-consumed: hard negatives push them apart."""
+    rng = np.random.default_rng(1)
+    n_clusters, per = 8, 15
+    seqs = [list(c * per + rng.integers(per, size=10)) for c in rng.integers(n_clusters, size=1500)]
+    groups = {i: f"g{(i // per) // 2}" for i in range(n_clusters * per)}
+    cl = np.arange(n_clusters * per) // per
+    twin = cl ^ 1
+
+    def twin_similarity(m):
+        U = m.item_vectors_ / np.linalg.norm(m.item_vectors_, axis=1, keepdims=True)
+        idx = m.vocab_.encode(np.arange(n_clusters * per))
+        U = U[idx]
+        S = U @ U.T
+        return S[twin[:, None] == cl[None, :]].mean()
+
+    kw = dict(vector_size=16, epochs=6, n_threads=1, random_state=0, verbose=False, sample=0, negative=3)
+    plain = Item2Vec(**kw).fit(seqs)
+    hard = Item2Vec(**kw, hard_negatives="group", item_groups=groups, hard_negative_ratio=0.5).fit(seqs)
+    assert twin_similarity(hard) < twin_similarity(plain) - 0.05, (twin_similarity(hard), twin_similarity(plain))
+
+
+def test_bad_hard_negative_inputs(vocab):
+    seqs, groups = seqs_with_groups()
+    with pytest.raises(KeyError, match="not in the training vocabulary: 999"):
+        Item2Vec(**FAST, hard_negatives="group", item_groups={**groups, 999: "g0"}).fit(seqs)
+    with pytest.raises(ValueError, match="empty or missing group"):
+        group_candidates(vocab, {0: "a", 1: None}, 0.75, 0.2)
+    with pytest.raises(ValueError, match="empty or missing group"):
+        group_candidates(vocab, {0: "a", 1: ""}, 0.75, 0.2)
+    with pytest.raises(ValueError, match="no item belongs"):
+        group_candidates(vocab, {0: [], 1: []}, 0.75, 0.2)
+    with pytest.raises(ValueError, match="hard_negative_ratio must be"):
+        Item2Vec(**FAST, hard_negatives="mined", hard_negative_ratio=-0.1).fit(seqs)
+    with pytest.raises(ValueError, match="needs item_groups"):
+        Item2Vec(**FAST, hard_negatives="group").fit(seqs)
+    with pytest.raises(ValueError, match="hard_negatives must be"):
+        Item2Vec(**FAST, hard_negatives="random").fit(seqs)
+    frame = pd.DataFrame({"item": [0, 0, 1], "group": ["a", "b", "a"]})
+    hard = group_candidates(vocab, frame, 0.75, 0.2)
+    assert hard.item_ptr[1] - hard.item_ptr[0] == 2  # item 0 in two groups
