@@ -30,7 +30,6 @@ import pandas as pd
 from numba import njit, prange
 
 from ._kernels import HardNegatives
-from .base import topk_rows
 from .scoring import normalize_rows
 from .sequences import Sequences
 from .vocab import Vocabulary
@@ -102,20 +101,43 @@ def group_candidates(vocab: Vocabulary, item_groups: Any, ns_exponent: float, ra
     return HardNegatives(item_ptr, item_groups_arr, group_ptr, members, np.cumsum(weights), float(ratio))
 
 
-def mine_neighbors(vectors: np.ndarray, k: int, block: int = 1024) -> np.ndarray:
+def mine_neighbors(vectors: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
     """Exact top-``k`` cosine neighbours of every row (self excluded), ``(V, k)`` int32.
 
     Blocked: memory is O(V·k) for the result plus one ``block × V`` score
-    matrix. Rows with fewer than ``k`` other items are padded with -1.
+    matrix (BLAS), from which a numba kernel keeps each row's best ``k``.
+    Rows with fewer than ``k`` other items are padded with -1.
     """
     U = normalize_rows(vectors)
     V = U.shape[0]
     out = np.empty((V, k), dtype=np.int32)
     for a in range(0, V, block):
         b = min(V, a + block)
-        S = U[a:b] @ U.T
-        S[np.arange(b - a), np.arange(a, b)] = -np.inf
-        out[a:b] = topk_rows(S, k)[0]
+        out[a:b] = _row_topk(U[a:b] @ U.T, k, a)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _row_topk(S, k, first_row):
+    """Best ``k`` columns of each row of ``S`` (best first), skipping column ``first_row + row``."""
+    n, m = S.shape
+    out = np.full((n, k), -1, dtype=np.int32)
+    for r in prange(n):
+        vals = np.full(k, -np.inf, dtype=np.float32)
+        idx = np.full(k, -1, dtype=np.int32)
+        self_col = first_row + r
+        for j in range(m):
+            v = S[r, j]
+            if v <= vals[k - 1] or j == self_col:
+                continue
+            p = k - 1
+            while p > 0 and vals[p - 1] < v:
+                vals[p] = vals[p - 1]
+                idx[p] = idx[p - 1]
+                p -= 1
+            vals[p] = v
+            idx[p] = j
+        out[r] = idx
     return out
 
 

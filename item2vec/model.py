@@ -120,7 +120,7 @@ class Item2Vec:
         scoring: str = "sgns", history_length: int | None = None,
         user_col: str = "user", item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None,
         hard_negatives: str | None = None, hard_negative_ratio: float = 0.2, hard_negative_start: int = 1,
-        item_groups: Any = None, mine_every: int = 1, mine_k: int = 20, cooccurrence_threshold: int = 0,
+        item_groups: Any = None, mine_every: int = 5, mine_k: int = 20, cooccurrence_threshold: int = 0,
         verbose: bool = True, callbacks: Iterable[Callable[..., Any]] | None = None,
     ) -> None:  # fmt: skip
         self.vector_size = vector_size
