@@ -1,0 +1,264 @@
+"""Tests for the command-line interface (item2vec.cli), run in-process via main([...])."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from item2vec import __version__
+from item2vec import cli
+from item2vec import datasets as ds
+from item2vec.synthetic import make_synthetic
+
+# Tiny synthetic data and short training keep every run well under a second or two.
+SMALL = ["--dataset", "synthetic", "--synthetic-users", "150", "--synthetic-items", "60", "--quiet"]
+FAST = ["--set", "item2vec.epochs=2", "--set", "als.factors=8", "--set", "als.iterations=2"]
+
+
+def _closed_port_url() -> str:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """No test sees the user's data, writes to the repo cache or reaches the internet."""
+    cache = tmp_path / "cache"
+    monkeypatch.delenv("ITEM2VEC_DATA", raising=False)
+    monkeypatch.setattr(ds, "default_data_dir", lambda: cache)
+    monkeypatch.setenv("ITEM2VEC_MOVIELENS_URL", _closed_port_url())
+    return cache
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_usage_error(code, out, err, expected=2):
+    assert code == expected
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("item2vec: error: ")
+    assert "Traceback" not in err and "Traceback" not in out
+
+
+# ---------------------------------------------------------------------------- value parsing
+@pytest.mark.parametrize("text, value", [
+    ("None", None), ("none", None), ("3", 3), ("-0.5", -0.5), ("1e-3", 1e-3), ("0", 0),
+    ("window", "window"), ("'set'", "set"), ("True", True), ("false", False),
+])
+def test_parse_value(text, value):
+    got = cli.parse_value(text)
+    assert got == value and type(got) is type(value)
+
+
+def test_parse_settings_and_space():
+    got = cli.parse_settings(["item2vec.window=3", "item2vec.history_length=None", "als.regularization=-0.0"],
+                             ["item2vec", "als"])
+    assert got == {"item2vec": {"window": 3, "history_length": None}, "als": {"regularization": 0.0}}
+    assert cli.parse_settings(["epochs=4"], ["item2vec"], default_model="item2vec") == {"item2vec": {"epochs": 4}}
+    assert cli.parse_settings(["als.factors=8"], ["pop"]) == {}  # known model, not selected: ignored
+    assert cli.parse_space(["item2vec.window=1,2,3", "item2vec.context=window,set"], ["item2vec"]) == {
+        "item2vec": {"window": [1, 2, 3], "context": ["window", "set"]}}
+    with pytest.raises(cli.CLIError, match="valid parameters: .*window"):
+        cli.parse_settings(["item2vec.windw=3"], ["item2vec"])
+    with pytest.raises(cli.CLIError, match="MODEL.PARAM=VALUE"):
+        cli.parse_settings(["item2vec.window"], ["item2vec"])
+
+
+# ---------------------------------------------------------------------------- evaluate
+def test_evaluate_synthetic_prints_table(capsys):
+    code, out, err = run(capsys, "evaluate", *SMALL, *FAST, "--models", "item2vec,als,pop,cosine", "--k", "10")
+    assert code == 0, err
+    header, table = out.split("\n", 1)
+    assert header.startswith("dataset synthetic | split leave-last-out (test) | 150 users | 60 items |")
+    assert "train events" in header
+    for name in ("item2vec", "als", "pop", "cosine", "recall@10", "ndcg@10", "hit@10", "mrr@10", "coverage@10",
+                 "fit s"):
+        assert name in table
+
+
+@pytest.mark.parametrize("split", ["temporal", "users"])
+def test_evaluate_other_splits(capsys, split):
+    code, out, err = run(capsys, "evaluate", *SMALL, "--models", "pop,cosine", "--k", "5,10", "--split", split)
+    assert code == 0, err
+    assert f"split {split}" in out and "recall@5" in out and "recall@10" in out
+
+
+@pytest.mark.parametrize("suffix", ["json", "csv"])
+def test_evaluate_output_file(capsys, tmp_path, suffix):
+    path = tmp_path / "sub" / f"results.{suffix}"
+    code, out, err = run(capsys, "evaluate", *SMALL, *FAST, "--models", "item2vec,pop", "--k", "10,20",
+                         "--set", "item2vec.window=3", "--output", str(path))
+    assert code == 0, err
+    assert path.is_file()
+    if suffix == "json":
+        doc = json.loads(path.read_text())
+        assert doc["config"]["dataset"] == "synthetic" and doc["config"]["ks"] == [10, 20]
+        assert doc["config"]["params"]["item2vec"]["window"] == 3
+        assert doc["config"]["params"]["item2vec"]["epochs"] == 2
+        rows = {r["model"]: r for r in doc["results"]}
+        assert set(rows) == {"item2vec", "pop"}
+        assert 0.0 <= rows["pop"]["recall@20"] <= 1.0 and "ndcg@10" in rows["item2vec"]
+    else:
+        frame = pd.read_csv(path)
+        assert list(frame["model"]) == ["item2vec", "pop"]
+        assert {"recall@10", "ndcg@20", "coverage@10", "fit_seconds"} <= set(frame.columns)
+
+
+def test_evaluate_custom_file(capsys, tmp_path):
+    df = make_synthetic(n_users=80, n_items=40, n_clusters=4, seed=1).interactions
+    df = df.rename(columns={"user": "uid", "item": "sku", "timestamp": "ts"})
+    df["sku"] = "sku-" + df["sku"].astype(str)
+    path = tmp_path / "log.csv"
+    df.to_csv(path, index=False)
+    code, out, err = run(capsys, "evaluate", "--data", str(path), "--user-col", "uid", "--item-col", "sku",
+                         "--time-col", "ts", "--models", "pop,cosine", "--k", "5", "-q")
+    assert code == 0, err
+    assert out.startswith("dataset log.csv |") and "cosine" in out
+
+
+# ---------------------------------------------------------------------------- train / similar / recommend
+def test_train_similar_recommend_round_trip(capsys, tmp_path):
+    model = tmp_path / "model.npz"
+    code, out, err = run(capsys, "train", *SMALL, "--set", "epochs=3", "--set", "item2vec.window=2",
+                         "--output", str(model))
+    assert code == 0, err
+    assert model.is_file()
+    assert "vocabulary 60 items" in out and "3 epochs" in out and "final loss" in out
+
+    code, out, err = run(capsys, "similar", "--model", str(model), "1", "2", "--k", "5",
+                         "--dataset", "synthetic", "--synthetic-users", "150", "--synthetic-items", "60")
+    assert code == 0, err
+    assert "items similar to 1 (item 1):" in out and "items similar to 2 (item 2):" in out
+    first = out.split("\n\n")[0].splitlines()
+    assert first[1].split() == ["rank", "item", "score", "title"]
+    assert len(first) == 3 + 5  # title line, header, rule, 5 rows
+
+    code, out, err = run(capsys, "recommend", "--model", str(model), "--history", "1,2,3", "--k", "4")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[1].split() == ["rank", "item", "score"] and len(lines) == 3 + 4
+    recommended = {int(line.split()[1]) for line in lines[3:]}
+    assert not recommended & {1, 2, 3}  # seen items are filtered
+
+    code, out, err = run(capsys, "recommend", "--model", str(model), "--history", "1,999", "--k", "4")
+    assert_usage_error(code, out, err)
+    assert "999" in err and "--ignore-unknown" in err
+    code, out, err = run(capsys, "recommend", "--model", str(model), "--history", "1,999", "--ignore-unknown")
+    assert code == 0, err
+
+    code, out, err = run(capsys, "similar", "--model", str(model), "not-an-int")
+    assert_usage_error(code, out, err)
+    assert "integer" in err
+
+
+def test_python_dash_m_version():
+    proc = subprocess.run([sys.executable, "-m", "item2vec", "--version"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"item2vec {__version__}"
+
+
+def test_help(capsys):
+    for argv in ([ "--help"], ["evaluate", "--help"], ["tune", "--help"], ["similar", "--help"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 0 and out.startswith("usage: item2vec")
+
+
+# ---------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("argv", [
+    [],
+    ["frobnicate"],
+    ["evaluate", "--models", "item2vec,bogus"],
+    ["evaluate", "--k", "0"],
+    ["evaluate", "--k", "ten"],
+    ["evaluate", "--set", "window=3"],
+    ["evaluate", "--set", "item2vec.window"],
+    ["evaluate", "--set", "item2vec.no_such_param=1"],
+    ["evaluate", "--set", "item2vec.window=-2"],
+    ["evaluate", "--set", "bpr.factors=8", "--models", "pop"],
+    ["evaluate", "--dataset", "ml-5m"],
+    ["evaluate", "--output", "results.txt"],
+    ["evaluate", "--data", "/no/such/file.csv"],
+    ["evaluate", "--dataset", "synthetic", "--data", "x.csv"],
+    ["train", "--output", "m.npz"],
+    ["similar", "--model", "/no/such/model.npz", "1"],
+    ["recommend", "--model", "/no/such/model.npz", "--history", "1,2"],
+    ["tune", "--metric", "precision@10"],
+    ["tune", "--space", "als.nope=1,2"],
+])
+def test_usage_errors_are_one_line(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert_usage_error(code, out, err)
+
+
+def test_unknown_param_names_the_valid_ones(capsys):
+    code, out, err = run(capsys, "evaluate", "--set", "als.factor=8", "--models", "als")
+    assert_usage_error(code, out, err)
+    assert "factors" in err and "regularization" in err
+
+
+def test_bad_model_file_is_one_line(capsys, tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    code, out, err = run(capsys, "similar", "--model", str(bad), "1")
+    assert_usage_error(code, out, err)
+
+
+def test_offline_without_cached_data(capsys, tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("ITEM2VEC_DATA", str(empty))
+    monkeypatch.setenv("ITEM2VEC_MOVIELENS_URL", "http://127.0.0.1:9/")
+    code, out, err = run(capsys, "evaluate", "--dataset", "ml-100k", "--models", "pop", "-q")
+    assert_usage_error(code, out, err, expected=1)
+    assert "--dataset synthetic" in err and "ITEM2VEC_DATA" in err and "--data-dir" in err
+
+
+# ---------------------------------------------------------------------------- tune
+def test_tune_two_trials(capsys, tmp_path):
+    path = tmp_path / "tune.json"
+    code, out, err = run(capsys, "tune", *SMALL, "--models", "item2vec,als", "--trials", "2",
+                         "--set", "item2vec.epochs=1", "--set", "als.iterations=2",
+                         "--space", "item2vec.vector_size=8,16", "--space", "als.factors=4,8",
+                         "--metric", "recall@10", "--output", str(path))
+    assert code == 0, err
+    assert "best settings:" in out and "val recall@10" in out and "test recall@10" in out
+    assert "top trials of item2vec" in out and "top trials of als" in out
+    doc = json.loads(path.read_text())
+    best = {r["model"]: r for r in doc["results"] if r["kind"] == "best"}
+    trials = [r for r in doc["results"] if r["kind"] == "trial"]
+    assert set(best) == {"item2vec", "als"} and len(trials) == 4
+    assert best["item2vec"]["params"]["epochs"] == 1
+    assert best["item2vec"]["params"]["vector_size"] in (8, 16)
+    assert best["als"]["params"]["factors"] in (4, 8)
+    assert "epochs" not in doc["config"]["spaces"]["item2vec"]
+
+
+def test_tune_needs_validation_split(capsys):
+    code, out, err = run(capsys, "tune", *SMALL, "--models", "pop", "--split", "temporal")
+    assert_usage_error(code, out, err)
+
+
+# ---------------------------------------------------------------------------- real data
+@pytest.mark.movielens
+def test_evaluate_ml100k(capsys, movielens_root, monkeypatch):
+    monkeypatch.setenv("ITEM2VEC_DATA", str(movielens_root))
+    code, out, err = run(capsys, "evaluate", "--dataset", "ml-100k", "--models", "item2vec,pop",
+                         "--set", "item2vec.epochs=2", "--k", "10", "-q")
+    assert code == 0, err
+    header, table = out.split("\n", 1)
+    assert header.startswith("dataset ml-100k | split leave-last-out (test) | 943 users | 1,682 items |")
+    assert "recall@10" in table and "item2vec" in table and "pop" in table
+    rows = {line.split()[0]: line.split() for line in table.splitlines()[2:]}
+    assert set(rows) == {"item2vec", "pop"}
+    assert 0.0 < float(rows["pop"][1]) < 1.0
