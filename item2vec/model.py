@@ -194,8 +194,10 @@ class Item2Vec:
         ----------
         data : DataFrame, Sequences or iterable of item-id sequences
             A DataFrame is turned into sequences with :func:`build_sequences`
-            using ``user_col``, ``item_col``, ``time_col`` and ``session_gap``;
-            it is never modified.
+            using ``user_col``, ``item_col``, ``time_col``, ``session_gap``,
+            ``min_count`` and ``min_length``; it is never modified. A
+            ready-made :class:`Sequences` is used as it is (``min_count`` and
+            ``min_length`` were applied when it was built).
 
         Returns
         -------
