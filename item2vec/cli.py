@@ -12,27 +12,22 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import math
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
-
-#: Hyperparameters ``evaluate``/``train``/``tune`` start from (``--set`` overrides them).
-DEFAULT_MODEL_PARAMS: dict[str, dict[str, Any]] = {
-    "item2vec": {"vector_size": 64, "window": 5, "epochs": 20, "negative": 5, "ns_exponent": 0.75, "sample": 1e-3},
-    "als": {"factors": 64, "iterations": 15, "regularization": 0.01},
-}
 
 from . import __version__  # noqa: E402
 from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError  # noqa: E402
 from .model_io import ModelFileError  # noqa: E402
-from .tuning import MODEL_NAMES, SEARCH_SPACES, check_model_params, make_model, parse_metric, settable_params  # noqa: E402
+from .tuning import MODEL_NAMES, parse_metric, settable_params  # noqa: E402
+from .workflows import (  # noqa: E402
+    DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, _check_output, _header, _params_text, _title, convert_ids, load_data, load_titles,
+    make_split, model_params, render_table, run_evaluate, run_recommend, run_similar, run_train, run_tune,
+    write_results,
+)
 
 __all__ = [
     "DEFAULT_MODEL_PARAMS", "main", "build_parser", "CLIError", "Data", "load_data", "make_split",
@@ -41,17 +36,8 @@ __all__ = [
 ]
 
 PROG = "item2vec"
-SPLITS = ("leave-last-out", "temporal", "users")
 _DATA_HINT = ("point at local MovieLens data with --data-dir DIR or ITEM2VEC_DATA=DIR "
               "(a folder containing ml-100k/ ...), or use --dataset synthetic")
-
-
-class CLIError(Exception):
-    """A user mistake found by the CLI; ``code`` is the exit code."""
-
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -155,237 +141,6 @@ def _dataset_type(text: str) -> str:
     if key in ("ml-10M100K",):
         return "ml-10m"
     raise argparse.ArgumentTypeError(f"unknown data set {text!r}; choose from {', '.join(DATASET_NAMES)}")
-
-
-def _check_output(path: str | None) -> None:
-    if path is not None and Path(path).suffix.lower() not in (".json", ".csv"):
-        raise CLIError(f"--output {path!r}: the file name must end in .json or .csv")
-
-
-# ============================================================================ stages
-@dataclass
-class Data:
-    """Interactions (``user``, ``item``, optional ``timestamp``/``rating``) and item metadata."""
-
-    name: str
-    interactions: pd.DataFrame
-    items: pd.DataFrame | None = None
-
-
-def load_data(dataset: str | None = None, data: str | None = None, *, data_dir: str | None = None,
-              user_col: str = "user", item_col: str = "item", time_col: str | None = "timestamp",
-              seed: int = 0, synthetic_users: int = 1000, synthetic_items: int = 500,
-              progress: bool = True) -> Data:
-    """Load ``--data FILE`` or ``--dataset NAME`` (MovieLens or ``synthetic``)."""
-    from .datasets import load_dataset, load_interactions
-
-    if data is not None:
-        if time_col is not None and time_col.lower() in ("", "none"):
-            time_col = None
-        df = load_interactions(data, user_col=user_col, item_col=item_col, time_col=time_col)
-        return Data(Path(data).name, df)
-    name = dataset or "ml-100k"
-    if name == "synthetic":
-        ds = load_dataset("synthetic", n_users=synthetic_users, n_items=synthetic_items,
-                          n_clusters=min(10, synthetic_items), seed=seed)
-    else:
-        ds = load_dataset(name, data_dir=data_dir, progress=progress)
-    return Data(name, ds.interactions, ds.items)
-
-
-def make_split(df: pd.DataFrame, kind: str = "leave-last-out", seed: int = 0) -> Any:
-    """The :class:`~item2vec.splits.Split` named on the command line."""
-    from .splits import leave_last_out, temporal_split, user_split
-
-    if kind == "leave-last-out":
-        return leave_last_out(df)
-    if kind == "temporal":
-        return temporal_split(df)
-    if kind == "users":
-        return user_split(df, seed=seed)
-    raise CLIError(f"unknown split {kind!r}; choose from {', '.join(SPLITS)}")
-
-
-def model_params(models: Sequence[str], overrides: dict[str, dict[str, Any]] | None = None,
-                 data: Data | None = None) -> dict[str, dict[str, Any]]:
-    """:data:`DEFAULT_MODEL_PARAMS` with ``overrides`` applied, validated (:class:`CLIError`)."""
-    from .datasets import genre_map
-
-    out = {}
-    for name in models:
-        params = {**DEFAULT_MODEL_PARAMS.get(name, {}), **(overrides or {}).get(name, {})}
-        if (name == "item2vec" and params.get("hard_negatives") == "group" and data is not None
-                and data.items is not None and "genres" in data.items):
-            params["item_groups"] = genre_map(data.items)  # genres as look-alike groups
-        placeholder = {"item_groups": {}} if data is None and params.get("hard_negatives") == "group" else {}
-        try:
-            check_model_params(name, {**params, **placeholder})  # no data yet: groups come later
-        except ValueError as e:
-            raise CLIError(f"invalid hyperparameter for {name}: {e}") from None
-        out[name] = params
-    return out
-
-
-def run_evaluate(split: Any, models: Sequence[str], ks: Sequence[int], params: dict[str, dict[str, Any]],
-                 *, stage: str = "test", seed: int = 0, threads: int | None = None,
-                 progress: bool = True) -> pd.DataFrame:
-    """Fit and score each model; one row per model (index ``model``), as ``compare`` returns."""
-    from .evaluation import evaluate
-
-    rows = {}
-    for i, name in enumerate(models, 1):
-        if progress:
-            print(f"[{i}/{len(models)}] {name}: fitting and scoring ...", file=sys.stderr, flush=True)
-        model = make_model(name, params.get(name, {}), seed=seed, n_threads=threads, verbose=progress)
-        rows[name] = evaluate(model, split, ks=ks, stage=stage, progress=progress)
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "model"
-    return table
-
-
-def run_train(data: Data, params: dict[str, Any], *, seed: int = 0, threads: int | None = None,
-              progress: bool = True) -> Any:
-    """Fit an :class:`~item2vec.Item2Vec` on all interactions of ``data``."""
-    model = make_model("item2vec", params, seed=seed, n_threads=threads, verbose=progress)
-    return model.fit(data.interactions)
-
-
-def convert_ids(model: Any, raw: Sequence[str]) -> list[Any]:
-    """Command-line item ids as the model's id type (int when its vocabulary is integer)."""
-    if model.vocab_.kind != "int":
-        return list(raw)
-    out = []
-    for r in raw:
-        try:
-            out.append(int(r))
-        except ValueError:
-            raise CLIError(f"item id {r!r} is not an integer, but this model's item ids are integers") from None
-    return out
-
-
-def load_titles(dataset: str | None, data_dir: str | None = None, seed: int = 0,
-                synthetic_users: int = 1000, synthetic_items: int = 500) -> dict[Any, str] | None:
-    """``{item id: title}`` from a data set's item metadata, or None without ``dataset``."""
-    if dataset is None:
-        return None
-    data = load_data(dataset, data_dir=data_dir, seed=seed, synthetic_users=synthetic_users,
-                     synthetic_items=synthetic_items, progress=False)
-    if data.items is None or "title" not in data.items:
-        return None
-    return dict(zip(data.items["item"].tolist(), data.items["title"].astype(str).tolist()))
-
-
-def _title(titles: dict[Any, str] | None, item: Any) -> str:
-    if not titles:
-        return ""
-    if item in titles:
-        return titles[item]
-    try:
-        return titles.get(int(item), "")
-    except (TypeError, ValueError):
-        return titles.get(str(item), "")
-
-
-def _result_frame(ids: np.ndarray, scores: np.ndarray, titles: dict[Any, str] | None) -> pd.DataFrame:
-    keep = np.isfinite(scores)
-    ids, scores = ids[keep], scores[keep]
-    frame = pd.DataFrame({"rank": np.arange(1, ids.size + 1), "item": ids.tolist(), "score": scores.astype(float)})
-    if titles is not None:
-        frame["title"] = [_title(titles, i) for i in frame["item"]]
-    return frame
-
-
-def run_similar(model: Any, items: Sequence[Any], k: int = 10,
-                titles: dict[Any, str] | None = None) -> list[tuple[Any, pd.DataFrame]]:
-    """``[(query item, table of rank/item/score[/title]), ...]``."""
-    ids, scores = model.similar_items(list(items), k=k)
-    return [(q, _result_frame(ids[j], scores[j], titles)) for j, q in enumerate(items)]
-
-
-def run_recommend(model: Any, history: Sequence[Any], k: int = 10, titles: dict[Any, str] | None = None, *,
-                  on_unknown: str = "raise", scoring: str | None = None) -> pd.DataFrame:
-    """Table of rank/item/score[/title] for one history (seen items filtered)."""
-    ids, scores = model.recommend(list(history), k=k, filter_seen=True, on_unknown=on_unknown, scoring=scoring)
-    return _result_frame(np.asarray(ids), np.asarray(scores), titles)
-
-
-def run_tune(split: Any, models: Sequence[str], *, trials: int = 20, seed: int = 0, metric: str = "ndcg@10",
-             ks: Sequence[int] = (10,), spaces: dict[str, dict[str, list[Any]]] | None = None,
-             fixed: dict[str, dict[str, Any]] | None = None, threads: int | None = None,
-             progress: bool = True) -> list[tuple[Any, dict[str, float]]]:
-    """Tune each model on val, refit its best setting on train+val: ``[(TuneResult, test scores), ...]``."""
-    from .tuning import test_score, tune
-
-    out = []
-    for name in models:
-        space = {**SEARCH_SPACES.get(name, {}), **(spaces or {}).get(name, {})}
-        result = tune(name, split, trials=trials, seed=seed, metric=metric, ks=ks, progress=progress,
-                      space=space, fixed=(fixed or {}).get(name, {}), base=DEFAULT_MODEL_PARAMS.get(name, {}),
-                      n_threads=threads)
-        scores = test_score(name, result.best_params, split, ks=sorted(set(ks) | {parse_metric(metric)[1]}),
-                            seed=seed, n_threads=threads)
-        out.append((result, scores))
-    return out
-
-
-# ============================================================================ output
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
-
-
-def write_results(path: str, rows: list[dict[str, Any]], config: dict[str, Any]) -> Path:
-    """JSON ``{"config": ..., "results": rows}`` or CSV (one line per row), by extension."""
-    out = Path(path)
-    _check_output(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".json":
-        out.write_text(json.dumps({"config": _jsonable(config), "results": _jsonable(rows)}, indent=2) + "\n")
-    else:
-        flat = [{k: json.dumps(_jsonable(v)) if isinstance(v, (dict, list)) else v for k, v in r.items()} for r in rows]
-        pd.DataFrame(flat).to_csv(out, index=False)
-    return out
-
-
-def render_table(df: pd.DataFrame, decimals: int = 4, column_decimals: dict[str, int] | None = None) -> str:
-    """Fixed-width text table: numbers right-aligned, text left-aligned, NaN as ``-``."""
-    def cell(v: Any, d: int) -> str:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return "-"
-        if isinstance(v, (float, np.floating)):
-            return f"{float(v):.{d}f}"
-        return str(v)
-
-    cols = [str(c) for c in df.columns]
-    places = [(column_decimals or {}).get(c, decimals) for c in cols]
-    cells = [[cell(v, d) for v, d in zip(row, places)] for row in df.itertuples(index=False)]
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
-    widths = [max([len(c)] + [len(r[j]) for r in cells]) for j, c in enumerate(cols)]
-    def line(values: list[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
-    header = line(cols)
-    return "\n".join([header, "-" * len(header)] + [line(r) for r in cells])
-
-
-def _params_text(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in params.items()
-                    if k != "item_groups")
-
-
-def _header(data: Data, split: Any, split_name: str, stage: str) -> str:
-    df = data.interactions
-    fitted = split.fit_data(stage)
-    return (f"dataset {data.name} | split {split_name} ({stage}) | {df['user'].nunique():,} users | "
-            f"{df['item'].nunique():,} items | {len(fitted):,} train events")
 
 
 # ============================================================================ commands
