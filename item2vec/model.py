@@ -444,6 +444,44 @@ class Item2Vec:
         return model
 
     # ------------------------------------------------------------------ conveniences
+    @classmethod
+    def from_vectors(cls, item_ids: Any, item_vectors: np.ndarray, context_vectors: np.ndarray | None = None,
+                     counts: Any = None, **params: Any) -> "Item2Vec":
+        """A fitted model from existing vectors (e.g. trained elsewhere, such as gensim).
+
+        Parameters
+        ----------
+        item_ids : array-like
+            Raw ids, one per row.
+        item_vectors : ndarray (n_items, dim)
+            Input vectors.
+        context_vectors : ndarray (n_items, dim), optional
+            Output vectors; without them only ``scoring="cosine"`` makes sense,
+            so it becomes the default.
+        counts : array-like of int, optional
+            Item frequencies (used for the popularity fallback); ones if absent.
+        **params
+            Hyperparameters (e.g. ``history_length``).
+        """
+        W = np.ascontiguousarray(item_vectors, dtype=np.float32)
+        if W.ndim != 2:
+            raise ValueError(f"item_vectors must be 2-D, got shape {W.shape}")
+        if context_vectors is None:
+            params.setdefault("scoring", "cosine")
+            C = np.zeros_like(W)
+        else:
+            C = np.ascontiguousarray(context_vectors, dtype=np.float32)
+            if C.shape != W.shape:
+                raise ValueError(f"context_vectors shape {C.shape} differs from item_vectors shape {W.shape}")
+        counts = np.ones(W.shape[0], dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
+        model = cls(vector_size=W.shape[1], **params)
+        vocab = Vocabulary(item_ids, counts)
+        if len(vocab) != W.shape[0]:
+            raise ValueError(f"{len(vocab)} item ids for {W.shape[0]} vectors")
+        model.vocab_, model.item_vectors_, model.context_vectors_ = vocab, W, C
+        model.loss_history_, model._normed = [], None
+        return model
+
     def get_vector(self, item_id: Any) -> np.ndarray:
         """Input vector of one raw item id (``KeyError`` if unknown)."""
         self._check_fitted()

@@ -227,3 +227,13 @@ def test_sequences_object_can_be_passed_directly():
     seqs = build_sequences(cluster_sequences(n_seq=100))
     m = Item2Vec(**FAST).fit(seqs)
     assert len(m.vocab_) == len(seqs.vocab) and m.n_tokens_ == seqs.n_tokens
+
+
+def test_from_vectors_builds_a_queryable_model():
+    W = np.eye(4, dtype=np.float32)[[0, 0, 1, 2]] + 0.01 * np.arange(4)[:, None]
+    m = Item2Vec.from_vectors(["a", "b", "c", "d"], W, W, counts=[4, 3, 2, 1])
+    ids, _ = m.similar_items("a", k=1)
+    assert ids.tolist() == ["b"]
+    assert Item2Vec.from_vectors([1, 2], np.ones((2, 3))).scoring == "cosine"
+    with pytest.raises(ValueError, match="differs"):
+        Item2Vec.from_vectors([1, 2], np.ones((2, 3)), np.ones((2, 4)))
