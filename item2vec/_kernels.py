@@ -203,10 +203,40 @@ def _train_center(W, C, c, o, negative, alias_prob, alias_idx, hard, lr, neu, si
     return state, loss
 
 
+@njit(inline="always")
+def _train_center_shared(W, C, c, ctx, m, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state):
+    """All ``m`` positives of center ``c``, then ``negative`` negatives shared by them.
+
+    Each shared negative stands for the ``m`` per-pair negatives it replaces,
+    so its step is weighted by ``m`` (the expected gradient equals per-pair
+    sampling; only the variance differs). A draw equal to any context is
+    skipped. Hard negatives come from the group of a random context.
+    """
+    loss = 0.0
+    for t in range(m):
+        loss += _update_pair(W, C, c, ctx[t], True, lr, neu, sig, logsig)
+    for _ in range(negative):
+        o = ctx[0]
+        if hard.ratio > 0.0 and m > 1:
+            state, r = _next(state)
+            o = ctx[_below(r, m)]
+        state, n, _hard = _draw_negative(state, c, o, alias_prob, alias_idx, hard)
+        if n < 0:
+            continue
+        clash = False
+        for t in range(m):
+            if ctx[t] == n:
+                clash = True
+                break
+        if not clash:
+            loss += m * _update_pair(W, C, c, n, False, lr * m, neu, sig, logsig)
+    return state, loss
+
+
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def sgns_epoch(
     items, offsets, blocks, W, C, keep_prob, alias_prob, alias_idx, hard,
-    window, shrink, set_mode, max_contexts, negative,
+    window, shrink, set_mode, max_contexts, negative, shared,
     lr_start, lr_end, epoch, epochs, seed, sig, logsig, block_loss, block_pairs,
 ):  # fmt: skip
     """Train one epoch in place on ``W`` (input) and ``C`` (output) vectors.
@@ -230,6 +260,9 @@ def sgns_epoch(
         sequence has more than ``max_contexts + 1`` items, ``max_contexts``
         context positions are drawn uniformly (with replacement) per center,
         so the cost per center is bounded.
+    shared : bool
+        Share one set of ``negative`` draws among all contexts of a center
+        (see :func:`_train_center_shared`) instead of drawing per pair.
     lr_start, lr_end, epoch, epochs :
         The learning rate decays linearly from ``lr_start`` at the start of
         epoch 0 to ``lr_end`` at the end of the last epoch, by token position.
@@ -248,6 +281,7 @@ def sgns_epoch(
         for s in range(s0, s1):
             longest = max(longest, offsets[s + 1] - offsets[s])
         buf = np.empty(longest, dtype=np.int32)
+        ctx = np.empty(max(2 * window, max_contexts, 1), dtype=np.int32)
         neu = np.empty(D, dtype=np.float32)
         loss = 0.0
         pairs = 0
@@ -271,34 +305,36 @@ def sgns_epoch(
                 c = buf[i]
                 for d in range(D):
                     neu[d] = 0.0
+                m = 0
                 if set_mode:
                     if L - 1 <= max_contexts:
                         for j in range(L):
                             if j != i:
-                                state, l = _train_center(W, C, c, buf[j], negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
-                                loss += l
-                                pairs += 1
+                                ctx[m] = buf[j]
+                                m += 1
                     else:
                         for _ in range(max_contexts):
                             state, r = _next(state)
                             j = _below(r, L - 1)
-                            if j >= i:
-                                j += 1
-                            state, l = _train_center(W, C, c, buf[j], negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
-                            loss += l
-                            pairs += 1
+                            ctx[m] = buf[j + 1] if j >= i else buf[j]
+                            m += 1
                 else:
                     w = window
                     if shrink and window > 1:
                         state, r = _next(state)
                         w = window - _below(r, window)
-                    lo = max(0, i - w)
-                    hi = min(L, i + w + 1)
-                    for j in range(lo, hi):
+                    for j in range(max(0, i - w), min(L, i + w + 1)):
                         if j != i:
-                            state, l = _train_center(W, C, c, buf[j], negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
-                            loss += l
-                            pairs += 1
+                            ctx[m] = buf[j]
+                            m += 1
+                if shared:
+                    state, l = _train_center_shared(W, C, c, ctx, m, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
+                    loss += l
+                else:
+                    for t in range(m):
+                        state, l = _train_center(W, C, c, ctx[t], negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
+                        loss += l
+                pairs += m
                 for d in range(D):
                     W[c, d] += neu[d]
         block_loss[b] = loss

@@ -57,6 +57,11 @@ class Item2Vec:
         Draw the effective window uniformly from ``1..window`` per center.
     negative : int, default 5
         Negatives per positive pair.
+    shared_negatives : bool, default False
+        Draw ``negative`` negatives once per center and share them among all
+        its contexts, each weighted by the number of contexts (same expected
+        gradient, far fewer random memory accesses: faster on large
+        catalogues). ``False`` is exact word2vec sampling.
     ns_exponent : float, default 0.75
         Noise distribution ``∝ count ** ns_exponent``; any finite real,
         negative values oversample rare items.
@@ -114,7 +119,7 @@ class Item2Vec:
 
     def __init__(
         self, *, vector_size: int = 64, window: int = 5, context: str = "window", max_set_contexts: int = 20,
-        shrink_windows: bool = True, negative: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3,
+        shrink_windows: bool = True, negative: int = 5, shared_negatives: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
         min_count: int = 1, min_length: int = 2, epochs: int = 10, alpha: float = 0.025, min_alpha: float = 1e-4,
         n_threads: int | None = None, random_state: int | np.random.Generator | None = None,
         scoring: str = "sgns", history_length: int | None = None,
@@ -129,6 +134,7 @@ class Item2Vec:
         self.max_set_contexts = max_set_contexts
         self.shrink_windows = shrink_windows
         self.negative = negative
+        self.shared_negatives = shared_negatives
         self.ns_exponent = ns_exponent
         self.sample = sample
         self.min_count = min_count
@@ -238,7 +244,7 @@ class Item2Vec:
                 t0 = time.perf_counter()
                 sgns_epoch(seqs.items, seqs.offsets, blocks, W, C, keep, prob, alias, hard,
                            self.window, self.shrink_windows, self.context == "set", self.max_set_contexts,
-                           self.negative, float(self.alpha), float(self.min_alpha), epoch, self.epochs,
+                           self.negative, self.shared_negatives, float(self.alpha), float(self.min_alpha), epoch, self.epochs,
                            np.uint64(seed), sig, logsig, block_loss, block_pairs)
                 self.training_seconds_ += time.perf_counter() - t0
                 pairs = int(block_pairs.sum())

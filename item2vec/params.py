@@ -53,6 +53,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "max_set_contexts": _int(1),
     "shrink_windows": _choice(True, False),
     "negative": _int(0),
+    "shared_negatives": _choice(True, False),
     "ns_exponent": _real(),
     "sample": _real(0.0),
     "min_count": _int(1),

@@ -67,7 +67,7 @@ def run_kernel(seq, W, C, prob, alias, negative, lr, seed, window=1, shrink=Fals
     loss, pairs = np.zeros(1), np.zeros(1, np.int64)
     W, C = W.copy(), C.copy()
     sgns_epoch(items, offsets, np.array([0, 1], np.int64), W, C, keep, prob, alias, no_hard_negatives(),
-               window, shrink, set_mode, max_ctx, negative, lr, lr, 0, 1, np.uint64(seed), sig, logsig, loss, pairs)
+               window, shrink, set_mode, max_ctx, negative, False, lr, lr, 0, 1, np.uint64(seed), sig, logsig, loss, pairs)
     return W, C, float(loss[0]), int(pairs[0])
 
 
@@ -158,3 +158,25 @@ def test_blocks_cover_corpus_and_ignore_thread_count():
     blocks = make_blocks(offsets, 4)
     assert blocks[0] == 0 and blocks[-1] == offsets.size - 1
     assert (np.diff(blocks) > 0).all()
+
+
+def test_shared_negatives_weight_by_context_count():
+    """With shared negatives the kernel trains every positive once and scales each negative step by m."""
+    V, D = 6, 4
+    rng = np.random.default_rng(0)
+    W = (rng.standard_normal((V, D)) * 0.1).astype(np.float32)
+    prob, alias = alias_table(np.ones(V) / V)
+    items = np.array([0, 1, 2], dtype=np.int32)
+    sig, logsig = sigmoid_tables()
+    out = {}
+    for shared in (False, True):
+        loss, pairs = np.zeros(1), np.zeros(1, np.int64)
+        Wk, Ck = W.copy(), np.zeros_like(W)
+        sgns_epoch(items, np.array([0, 3], np.int64), np.array([0, 1], np.int64), Wk, Ck, np.ones(V, np.float32),
+                   prob, alias, no_hard_negatives(), 2, False, False, 20, 4, shared, 0.05, 0.05, 0, 1,
+                   np.uint64(5), sig, logsig, loss, pairs)
+        out[shared] = (Wk, Ck, pairs[0], loss[0])
+    assert out[True][2] == out[False][2] == 6  # same positive pairs
+    assert np.isfinite(out[True][0]).all() and not np.array_equal(out[True][0], out[False][0])
+    # loss is on the same scale: m-weighted shared negatives stand for m per-pair negatives
+    assert 0.5 < out[True][3] / out[False][3] < 2.0
