@@ -71,7 +71,7 @@ class Item2Vec:
         Items seen fewer times are dropped from the corpus.
     min_length : int, default 2
         Sequences shorter than this (after dropping rare items) are dropped.
-    epochs : int, default 10
+    epochs : int, default 20
     alpha, min_alpha : float, default 0.025, 1e-4
         Learning rate, decayed linearly from ``alpha`` to ``min_alpha``.
     n_threads : int or None, default None
@@ -81,8 +81,12 @@ class Item2Vec:
         across runs.
     scoring : {"sgns", "cosine"}, default "sgns"
         How :meth:`recommend` scores candidates (see :mod:`item2vec.scoring`).
-    history_length : int or None, default None
-        Only the last ``history_length`` items of a history form the profile.
+        Measured on MovieLens next-item (leave-last-out): "sgns" gives about
+        2-3x the NDCG@10 of "cosine", which ignores popularity.
+    history_length : int or None, default 3
+        Only the last ``history_length`` items of a history form the profile
+        (``None``: all of it). The last 3 beat the whole history by 1.5-2x
+        NDCG@10 on MovieLens next-item; use ``None`` for unordered baskets.
     user_col, item_col, time_col : str
         Columns used when ``fit`` receives a DataFrame. ``time_col="auto"``
         uses ``"timestamp"`` when present, else input order.
@@ -120,9 +124,9 @@ class Item2Vec:
     def __init__(
         self, *, vector_size: int = 64, window: int = 5, context: str = "window", max_set_contexts: int = 20,
         shrink_windows: bool = True, negative: int = 5, shared_negatives: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
-        min_count: int = 1, min_length: int = 2, epochs: int = 10, alpha: float = 0.025, min_alpha: float = 1e-4,
+        min_count: int = 1, min_length: int = 2, epochs: int = 20, alpha: float = 0.025, min_alpha: float = 1e-4,
         n_threads: int | None = None, random_state: int | np.random.Generator | None = None,
-        scoring: str = "sgns", history_length: int | None = None,
+        scoring: str = "sgns", history_length: int | None = 3,
         user_col: str = "user", item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None,
         hard_negatives: str | None = None, hard_negative_ratio: float = 0.2, hard_negative_start: int = 1,
         item_groups: Any = None, mine_every: int = 5, mine_k: int = 20, cooccurrence_threshold: int = 0,

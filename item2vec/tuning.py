@@ -45,17 +45,18 @@ _NOT_SETTABLE = {"item2vec": {"callbacks", "item_groups", "user_col", "item_col"
 
 #: Values searched for each model (``pop`` has no hyperparameters: one trial).
 SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
+    # Narrowed by a 30+30-trial random search and one-factor sweeps on ml-100k and
+    # ml-latest-small (val NDCG@10): context="set", sample=1e-4, scoring="cosine" and
+    # long histories lost everywhere, so they are left out (add them back with --space).
     "item2vec": {
-        "ns_exponent": [-1.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0],
-        "window": [1, 2, 3, 5, 7, 10],
-        "context": ["window", "set"],
-        "sample": [0, 1e-4, 1e-3, 1e-2],
-        "epochs": [10, 20, 40, 80],
+        "ns_exponent": [-0.5, 0.0, 0.25, 0.5, 0.75, 1.0],
+        "window": [3, 5, 7],
+        "sample": [0, 1e-3, 1e-2],
+        "epochs": [20, 40],
         "vector_size": [32, 64, 128],
-        "alpha": [0.01, 0.025, 0.05],
-        "negative": [5, 10, 20],
-        "scoring": ["sgns", "cosine"],
-        "history_length": [None, 1, 3, 10, 50],
+        "alpha": [0.025, 0.05],
+        "negative": [5, 10],
+        "history_length": [1, 2, 3, 5, 10, None],
     },
     "als": {
         "factors": [32, 64, 128, 256],

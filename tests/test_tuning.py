@@ -27,13 +27,10 @@ def split(data):
 
 def test_search_spaces():
     i2v, als = tuning.SEARCH_SPACES["item2vec"], tuning.SEARCH_SPACES["als"]
-    assert i2v["ns_exponent"] == [-1.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0]
-    assert i2v["window"] == [1, 2, 3, 5, 7, 10] and i2v["context"] == ["window", "set"]
-    assert i2v["history_length"] == [None, 1, 3, 10, 50] and i2v["scoring"] == ["sgns", "cosine"]
-    assert set(i2v) == {"ns_exponent", "window", "context", "sample", "epochs", "vector_size", "alpha",
-                        "negative", "scoring", "history_length"}
-    assert als == {"factors": [32, 64, 128, 256], "regularization": [0.001, 0.01, 0.1, 1.0],
-                   "alpha": [1, 5, 10, 40], "iterations": [10, 15, 30]}
+    assert min(i2v["ns_exponent"]) < 0 < max(i2v["ns_exponent"])  # negative exponents are searched
+    assert {"window", "sample", "epochs", "vector_size", "alpha", "negative", "history_length"} <= set(i2v)
+    assert 3 in i2v["history_length"] and None in i2v["history_length"]
+    assert set(als) == {"factors", "regularization", "alpha", "iterations"} and all(len(v) > 1 for v in als.values())
     for name, space in tuning.SEARCH_SPACES.items():
         assert set(space) <= set(tuning.settable_params(name))
 
