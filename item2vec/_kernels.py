@@ -193,13 +193,33 @@ def _draw_negative(state, c, o, alias_prob, alias_idx, hard):
 
 
 @njit(inline="always")
-def _train_center(W, C, c, o, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state):
-    """Positive step for (c, o) plus ``negative`` negative steps; returns (state, loss)."""
-    loss = _update_pair(W, C, c, o, True, lr, neu, sig, logsig)
+def _touch(C, n):
+    """Load one float per 64-byte line of row ``C[n]`` so its cache misses start early."""
+    acc = np.float32(0.0)
+    for d in range(0, C.shape[1], 16):
+        acc += C[n, d]
+    return acc
+
+
+@njit(inline="always")
+def _train_center(W, C, c, o, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state, negs, pf):
+    """Positive step for (c, o) plus ``negative`` negative steps; returns (state, loss).
+
+    All negatives are drawn first and their rows touched (memory-level
+    parallelism: the random row fetches overlap instead of queueing behind
+    each update). Draws and updates happen in the same order as drawing one
+    negative per update, so results are identical.
+    """
+    n_neg = 0
     for _ in range(negative):
         state, n, _hard = _draw_negative(state, c, o, alias_prob, alias_idx, hard)
         if n >= 0:
-            loss += _update_pair(W, C, c, n, False, lr, neu, sig, logsig)
+            negs[n_neg] = n
+            pf[n_neg] = _touch(C, n)
+            n_neg += 1
+    loss = _update_pair(W, C, c, o, True, lr, neu, sig, logsig)
+    for t in range(n_neg):
+        loss += _update_pair(W, C, c, negs[t], False, lr, neu, sig, logsig)
     return state, loss
 
 
@@ -282,6 +302,8 @@ def sgns_epoch(
             longest = max(longest, offsets[s + 1] - offsets[s])
         buf = np.empty(longest, dtype=np.int32)
         ctx = np.empty(max(2 * window, max_contexts, 1), dtype=np.int32)
+        negs = np.empty(max(negative, 1), dtype=np.int64)
+        pf = np.empty(max(negative, 1), dtype=np.float32)
         neu = np.empty(D, dtype=np.float32)
         loss = 0.0
         pairs = 0
@@ -332,7 +354,7 @@ def sgns_epoch(
                     loss += l
                 else:
                     for t in range(m):
-                        state, l = _train_center(W, C, c, ctx[t], negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
+                        state, l = _train_center(W, C, c, ctx[t], negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state, negs, pf)
                         loss += l
                 pairs += m
                 for d in range(D):

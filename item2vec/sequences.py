@@ -173,14 +173,17 @@ def build_sequences(
             f"no item occurs at least min_item_count={min_item_count} times "
             f"(the most frequent occurs {int(np.bincount(pd.factorize(items_raw)[0]).max())} times)"
         )
-    # per-token sequence id, then drop rare tokens and short sequences
-    seq_id = np.repeat(np.arange(seq_starts.size - 1, dtype=np.int64), np.diff(seq_starts))
+    # drop rare tokens, then short sequences (no per-token int64 temporaries)
     keep = codes >= 0
-    codes, seq_id = codes[keep], seq_id[keep]
-    lengths = np.bincount(seq_id, minlength=seq_starts.size - 1)
+    kept = np.zeros(codes.size + 1, dtype=np.int64 if codes.size >= 2**31 else np.int32)
+    np.cumsum(keep, out=kept[1:])
+    lengths = (kept[seq_starts[1:]] - kept[seq_starts[:-1]]).astype(np.int64)
+    del kept
     long_enough = lengths >= min_length
-    keep = long_enough[seq_id]
-    codes, seq_id = codes[keep], seq_id[keep]
+    if not long_enough.all():
+        keep &= np.repeat(long_enough, np.diff(seq_starts))
+    codes = codes[keep]
+    del keep
     if codes.size == 0:
         raise ValueError(
             f"no sequence has at least min_length={min_length} items after dropping items seen fewer than "
@@ -239,13 +242,26 @@ def _from_iterable(seqs: Iterable[Iterable[Any]]) -> tuple[np.ndarray, np.ndarra
     for i, s in enumerate(seqs):
         if isinstance(s, (str, bytes)) or not isinstance(s, Iterable):
             raise TypeError(f"sequence {i} must be an iterable of item ids, got {type(s).__name__}")
-        arrays.append(np.asarray(list(s) if not isinstance(s, np.ndarray) else s, dtype=object if not isinstance(s, np.ndarray) else None))
+        if isinstance(s, np.ndarray):
+            arrays.append(s.reshape(-1))
+            continue
+        values = list(s)
+        a = np.asarray(values)
+        if a.dtype.kind not in "iu" and not (a.dtype.kind in "US" and all(isinstance(x, str) for x in values)):
+            a = np.asarray(values, dtype=object)  # keeps 1 and "1" apart, None visible
+        arrays.append(a)
     if not arrays:
         raise ValueError("no sequences given (the iterable is empty)")
     lengths = np.fromiter((a.size for a in arrays), dtype=np.int64, count=len(arrays))
     if lengths.sum() == 0:
         raise ValueError("all sequences are empty")
-    flat = np.concatenate([a.reshape(-1).astype(object) for a in arrays]) if any(a.dtype == object for a in arrays) else np.concatenate(arrays)
+    if all(a.dtype.kind in "iu" for a in arrays):
+        nonempty = [a for a in arrays if a.size]
+        lo, hi = min(int(a.min()) for a in nonempty), max(int(a.max()) for a in nonempty)
+        small = -(2**31) <= lo and hi < 2**31
+        flat = np.concatenate(arrays, dtype=np.int32 if small else np.int64, casting="unsafe")
+    else:
+        flat = np.concatenate([a.reshape(-1).astype(object) for a in arrays])
     starts = np.zeros(lengths.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
-    return as_id_array(flat, "item ids"), starts, None
+    return as_id_array(flat, "item ids", keep_int_width=True), starts, None

@@ -54,8 +54,29 @@ def _id_kind(values: np.ndarray, what: str) -> str:
     return kinds.pop() if kinds else "int"
 
 
-def as_id_array(values: Any, what: str = "item ids") -> np.ndarray:
-    """Convert raw ids to a plain numpy array of ``int64`` or ``str`` (object) dtype."""
+def _factorize(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``int32`` codes and unique values of a 1-D id array.
+
+    Dense non-negative integer ids (the common case: ids that are already
+    indices) go through a lookup table, which needs no hash table and no
+    ``int64`` code array; anything else through :func:`pandas.factorize`.
+    """
+    if arr.dtype.kind in "iu" and arr.size and arr.min() >= 0 and arr.max() < max(4 * arr.size, 1 << 20):
+        present = np.bincount(arr) > 0
+        uniques = np.flatnonzero(present)
+        table = np.full(present.size, -1, dtype=np.int32)
+        table[uniques] = np.arange(uniques.size, dtype=np.int32)
+        return table[arr], uniques.astype(np.int64)
+    codes, uniques = pd.factorize(arr, sort=False)
+    return codes.astype(np.int32), np.asarray(uniques)
+
+
+def as_id_array(values: Any, what: str = "item ids", keep_int_width: bool = False) -> np.ndarray:
+    """Convert raw ids to a plain numpy array of ``int64`` or ``str`` (object) dtype.
+
+    ``keep_int_width=True`` leaves integer arrays in their own integer dtype
+    (no copy), for callers that only compare or count them.
+    """
     arr = values.to_numpy() if isinstance(values, (pd.Series, pd.Index)) else np.asarray(values)
     if arr.ndim != 1:
         arr = arr.reshape(-1)
@@ -63,7 +84,7 @@ def as_id_array(values: Any, what: str = "item ids") -> np.ndarray:
         return arr.astype(np.int64) if arr.dtype.kind in "iuf" else arr.astype(object)
     kind = _id_kind(arr, what)
     if kind == "int":
-        return arr.astype(np.int64, copy=False)
+        return arr if keep_int_width and arr.dtype.kind in "iu" else arr.astype(np.int64, copy=False)
     return arr.astype(str).astype(object)
 
 
@@ -108,12 +129,13 @@ class Vocabulary:
     def from_ids(cls, raw: Any, min_count: int = 1) -> tuple["Vocabulary", np.ndarray]:
         """Build a vocabulary from a stream of raw ids.
 
-        Returns the vocabulary (ids ordered by decreasing count, ties by first
+        Returns the vocabulary (ids ordered by decreasing count; ties in a
+        deterministic order: by id for non-negative integers, else by first
         appearance) and the ``int32`` code of every input element, ``-1`` for
         elements whose id occurs fewer than ``min_count`` times.
         """
-        arr = as_id_array(raw)
-        codes, uniques = pd.factorize(arr, sort=False)
+        arr = as_id_array(raw, keep_int_width=True)
+        codes, uniques = _factorize(arr)
         counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
         keep = counts >= min_count
         order = np.argsort(-counts, kind="stable")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,25 @@ def movielens_root() -> Path:
         return shared
     pytest.skip(f"MovieLens data not available: set ITEM2VEC_DATA or provide {shared}")
 # --- end datasets fixtures ---
+
+
+# --- offline fixtures (shared by the datasets and CLI tests) ---
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 at a port nothing listens on (connections are refused)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}/movielens"
+
+
+@pytest.fixture()
+def isolated(tmp_path, monkeypatch) -> Path:
+    """No test sees the user's data, writes to the repo cache or reaches the internet; returns the empty cache."""
+    from item2vec import datasets as ds
+
+    cache = tmp_path / "cache"
+    monkeypatch.delenv("ITEM2VEC_DATA", raising=False)
+    monkeypatch.setattr(ds, "default_data_dir", lambda: cache)
+    monkeypatch.setenv("ITEM2VEC_MOVIELENS_URL", closed_port_url())
+    return cache

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
@@ -20,22 +19,7 @@ SMALL = ["--dataset", "synthetic", "--synthetic-users", "150", "--synthetic-item
 FAST = ["--set", "item2vec.epochs=2", "--set", "als.factors=8", "--set", "als.iterations=2"]
 
 
-def _closed_port_url() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}/"
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No test sees the user's data, writes to the repo cache or reaches the internet."""
-    cache = tmp_path / "cache"
-    monkeypatch.delenv("ITEM2VEC_DATA", raising=False)
-    monkeypatch.setattr(ds, "default_data_dir", lambda: cache)
-    monkeypatch.setenv("ITEM2VEC_MOVIELENS_URL", _closed_port_url())
-    return cache
+pytestmark = pytest.mark.usefixtures("isolated")  # offline, empty cache: see conftest.py
 
 
 def run(capsys, *argv):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
-import socket
 import sys
 import threading
 import zipfile
@@ -21,22 +20,7 @@ from item2vec.synthetic import make_synthetic
 INTERACTION_DTYPES = {"user": np.int64, "item": np.int64, "rating": np.float32, "timestamp": np.int64}
 
 
-def _closed_port_url() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}/movielens"
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No test sees the user's data, writes to the repo cache or reaches the internet."""
-    cache = tmp_path / "cache"
-    monkeypatch.delenv("ITEM2VEC_DATA", raising=False)
-    monkeypatch.setattr(ds, "default_data_dir", lambda: cache)
-    monkeypatch.setenv("ITEM2VEC_MOVIELENS_URL", _closed_port_url())
-    return cache
+pytestmark = pytest.mark.usefixtures("isolated")  # offline, empty cache: see conftest.py
 
 
 def _check_interactions(df: pd.DataFrame) -> None:

@@ -1,0 +1,36 @@
+"""Keep the benchmark scripts working: each runs its --quick mode and prints its table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    "script, needs_gensim, needs_movielens, expect",
+    [
+        ("throughput.py", True, False, "median ratio"),
+        ("quality.py", True, True, "recall@10"),
+        ("scale.py", False, False, "fit tok/s"),
+        ("hard_negatives.py", False, False, "| synthetic | mined |"),
+    ],
+)
+def test_benchmark_quick_mode(script, needs_gensim, needs_movielens, expect, request):
+    if needs_gensim:
+        pytest.importorskip("gensim", reason="benchmarks need the bench extra: pip install -e '.[bench]'")
+    env = dict(os.environ)
+    if needs_movielens:
+        env["ITEM2VEC_DATA"] = str(request.getfixturevalue("movielens_root"))
+    extra = ["--corpora", "zipf"] if script == "throughput.py" else []
+    proc = subprocess.run([sys.executable, str(BENCH / script), "--quick", *extra], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert expect in proc.stdout, proc.stdout[-2000:]
