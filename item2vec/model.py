@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Any, Callable, Iterable
 
 import numba
@@ -219,7 +220,9 @@ class Item2Vec:
         V, D = len(seqs.vocab), self.vector_size
         seed = self._resolve_seed()
         init_rng = np.random.default_rng(seed)
-        W = ((init_rng.random((V, D), dtype=np.float32) - np.float32(0.5)) / np.float32(D)).astype(np.float32)
+        W = init_rng.random((V, D), dtype=np.float32)  # U(-0.5, 0.5) / D, built in place (no temporaries)
+        W -= np.float32(0.5)
+        W /= np.float32(D)
         C = np.zeros((V, D), dtype=np.float32)
         prob, alias = alias_table(noise_distribution(seqs.vocab.counts, self.ns_exponent))
         keep = keep_probabilities(seqs.vocab.counts, self.sample)
@@ -277,7 +280,12 @@ class Item2Vec:
 
     def _n_threads(self) -> int:
         available = numba.config.NUMBA_NUM_THREADS
-        return available if self.n_threads is None else min(int(self.n_threads), available)
+        if self.n_threads is None:
+            return available
+        if self.n_threads > available:
+            warnings.warn(f"n_threads={self.n_threads} but numba has {available} threads (NUMBA_NUM_THREADS); "
+                          f"training with {available}", RuntimeWarning, stacklevel=3)
+        return min(int(self.n_threads), available)
 
     def _hard_negative_sampler(self, seqs: Sequences) -> Callable[["Item2Vec", int], Any] | None:
         if self.hard_negatives is None or self.hard_negative_ratio == 0:
