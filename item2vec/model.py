@@ -255,6 +255,9 @@ class Item2Vec:
                            np.uint64(seed), sig, logsig, block_loss, block_pairs)
                 self.training_seconds_ += time.perf_counter() - t0
                 pairs = int(block_pairs.sum())
+                if epoch == 0 and pairs == 0:
+                    warnings.warn(f"the first epoch trained no (center, context) pairs: subsampling (sample={self.sample}) "
+                                  f"left no sequence with 2 items; on small data use sample=0", RuntimeWarning, stacklevel=2)
                 self.n_pairs_ += pairs
                 loss = float(block_loss.sum() / max(pairs, 1))
                 self.loss_history_.append(loss)

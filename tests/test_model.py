@@ -237,3 +237,8 @@ def test_from_vectors_builds_a_queryable_model():
     assert Item2Vec.from_vectors([1, 2], np.ones((2, 3))).scoring == "cosine"
     with pytest.raises(ValueError, match="differs"):
         Item2Vec.from_vectors([1, 2], np.ones((2, 3)), np.ones((2, 4)))
+
+
+def test_warns_when_subsampling_leaves_nothing_to_train():
+    with pytest.warns(RuntimeWarning, match="sample=0"):
+        Item2Vec(vector_size=4, epochs=1, sample=1e-4, random_state=0, verbose=False).fit([[1, 1, 1], [1, 1]])
