@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
     [
         ("throughput.py", True, False, "median ratio"),
         ("quality.py", True, True, "recall@10"),
-        ("scale.py", False, False, "fit tok/s"),
+        ("scale.py", False, False, "fit tokens/s"),
         ("hard_negatives.py", False, False, "| synthetic | mined |"),
     ],
 )
