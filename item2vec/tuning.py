@@ -278,6 +278,8 @@ def tune(model_name: str, split: Split, trials: int = 20, seed: int = 0, metric:
         if bar is not None:
             bar.close()
     table = pd.DataFrame(rows)
+    for name in {k for cfg in configs for k in cfg}:  # keep 5 as 5 (not 5.0) beside None
+        table[name] = pd.Series([r.get(name) for r in rows], dtype=object)
     best_cfg = configs[best_i] if best_i >= 0 else configs[0]
     return TuneResult(model=model_name, metric=metric, best_params={**base, **fixed, **best_cfg},
                       best_score=best if best_i >= 0 else math.nan, trials=table, space=space, fixed=fixed)
