@@ -25,6 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .base import topk_rows
+from .scoring import encode_histories
 from .vocab import Vocabulary, as_id_array
 
 __all__ = ["PopularityRecommender", "ALSRecommender", "ItemCosineRecommender"]
@@ -42,27 +43,6 @@ def _binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> s
     mat.sum_duplicates()
     mat.data[:] = 1.0
     return mat
-
-
-def _flatten_histories(histories: Sequence[Any], kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate histories into one id array; also return each history's length."""
-    if isinstance(histories, (str, bytes, pd.DataFrame)) or not hasattr(histories, "__len__"):
-        raise TypeError(f"histories must be a list of 1-D arrays of item ids, got {type(histories).__name__}")
-    parts = []
-    for j, h in enumerate(histories):
-        if isinstance(h, (str, bytes)):
-            raise TypeError(f"histories[{j}] is a single string {h!r}; each history must be an array of item ids")
-        parts.append(np.asarray(h, dtype=object if kind == "str" else None).reshape(-1))
-    lengths = np.array([p.size for p in parts], dtype=np.int64)
-    nonempty = [p for p in parts if p.size]
-    if not nonempty:
-        return np.empty(0, dtype=np.int64), lengths
-    flat = np.concatenate(nonempty)
-    if kind == "int" and flat.dtype == object and all(
-        isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)) for x in flat
-    ):
-        flat = flat.astype(np.int64)
-    return flat, lengths
 
 
 class _BaseRecommender:
@@ -126,20 +106,10 @@ class _BaseRecommender:
 
     # ------------------------------------------------------------------ recommend
     def _encode_histories(self, histories: Sequence[Any], on_unknown: str) -> sp.csr_matrix:
-        """Binary ``(n, n_items)`` CSR of the known history items."""
-        flat, lengths = _flatten_histories(histories, self.vocab_.kind)
-        codes = self.vocab_.lookup(flat) if flat.size else np.empty(0, dtype=np.int32)
-        unknown = codes < 0
-        if unknown.any() and on_unknown == "raise":
-            bad = pd.unique(np.asarray(flat, dtype=object)[unknown])
-            shown = ", ".join(repr(x) for x in bad[:10])
-            more = f" (and {bad.size - 10} more)" if bad.size > 10 else ""
-            raise KeyError(
-                f"{bad.size} history item id(s) not seen in training: {shown}{more}; "
-                "pass on_unknown='ignore' to drop them"
-            )
-        rows = np.repeat(np.arange(lengths.size), lengths)
-        return _binary_csr(rows[~unknown], codes[~unknown], (lengths.size, len(self.vocab_)))
+        """Binary ``(n, n_items)`` CSR of the known history items (shared encoder of :mod:`item2vec.scoring`)."""
+        indptr, indices = encode_histories(histories, self.vocab_, on_unknown)
+        n = indptr.size - 1
+        return _binary_csr(np.repeat(np.arange(n), np.diff(indptr)), indices, (n, len(self.vocab_)))
 
     def recommend(
         self,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .base import topk_rows
 from .vocab import Vocabulary
@@ -42,6 +43,11 @@ def encode_histories(histories: list[Any], vocab: Vocabulary, on_unknown: str) -
     """
     if on_unknown not in ("raise", "ignore"):
         raise ValueError(f"on_unknown must be 'raise' or 'ignore', got {on_unknown!r}")
+    if isinstance(histories, (str, bytes, pd.DataFrame)) or not hasattr(histories, "__len__"):
+        raise TypeError(f"histories must be a list of 1-D arrays of item ids, got {type(histories).__name__}")
+    for j, h in enumerate(histories):
+        if isinstance(h, (str, bytes)):
+            raise TypeError(f"histories[{j}] is a single string {h!r}; each history must be an array of item ids")
     arrays = [np.asarray(h, dtype=object if vocab.kind == "str" else None).reshape(-1) for h in histories]
     lengths = np.fromiter((a.size for a in arrays), dtype=np.int64, count=len(arrays))
     flat = np.concatenate(arrays) if arrays and lengths.sum() > 0 else np.empty(0, dtype=vocab.ids.dtype)
