@@ -74,8 +74,8 @@ _NAME_FORMAT = {"ml-100k": "100k", "ml-1m": "dat", "ml-10m": "dat"}
 _ML100K_GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
                   "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
                   "Romance", "Sci-Fi", "Thriller", "War", "Western")
-_HOW_TO_FIX = ("set ITEM2VEC_DATA=/path/to/movielens-root (containing ml-100k/...) "
-               "or pass data_dir=/--data-dir, or use --dataset synthetic")
+_HOW_TO_FIX = ("point at a folder holding the MovieLens folders (e.g. DIR/ml-100k/u.data) with "
+               "--data-dir DIR or ITEM2VEC_DATA=DIR (data_dir=DIR in Python), or use --dataset synthetic")
 
 
 class DatasetNotFoundError(FileNotFoundError):
