@@ -451,17 +451,11 @@ class Item2Vec:
             session_gap = params.pop("session_gap", None)
             model = cls(**{k: v for k, v in params.items() if k in cls().get_params()})
             model.session_gap = None if session_gap is None else pd.Timedelta(session_gap) if " " in str(session_gap) else float(session_gap)
-            model.vocab_ = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta["vocab_kind"])
-            model.item_vectors_ = arrays["item_vectors"].astype(np.float32, copy=False)
-            model.context_vectors_ = arrays["context_vectors"].astype(np.float32, copy=False)
-            model.loss_history_ = list(meta.get("loss_history", []))
+            vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta["vocab_kind"])
             model.n_tokens_ = int(meta.get("n_tokens", 0))
+            model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], meta.get("loss_history", []))
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"{path}: model file is missing or has invalid fields: {e}") from e
-        V = len(model.vocab_)
-        if model.item_vectors_.shape[0] != V or model.context_vectors_.shape != model.item_vectors_.shape:
-            raise ModelFileError(f"{path}: vector shapes {model.item_vectors_.shape}/{model.context_vectors_.shape} do not match {V} items")
-        model._normed = None
         return model
 
     # ------------------------------------------------------------------ conveniences
@@ -484,24 +478,28 @@ class Item2Vec:
         **params
             Hyperparameters (e.g. ``history_length``).
         """
-        W = np.ascontiguousarray(item_vectors, dtype=np.float32)
+        W = np.asarray(item_vectors)
         if W.ndim != 2:
             raise ValueError(f"item_vectors must be 2-D, got shape {W.shape}")
         if context_vectors is None:
             params.setdefault("scoring", "cosine")
-            C = np.zeros_like(W)
-        else:
-            C = np.ascontiguousarray(context_vectors, dtype=np.float32)
-            if C.shape != W.shape:
-                raise ValueError(f"context_vectors shape {C.shape} differs from item_vectors shape {W.shape}")
+            context_vectors = np.zeros(W.shape, dtype=np.float32)
         counts = np.ones(W.shape[0], dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
         model = cls(vector_size=W.shape[1], **params)
-        vocab = Vocabulary(item_ids, counts)
-        if len(vocab) != W.shape[0]:
-            raise ValueError(f"{len(vocab)} item ids for {W.shape[0]} vectors")
-        model.vocab_, model.item_vectors_, model.context_vectors_ = vocab, W, C
-        model.loss_history_, model._normed = [], None
+        model._set_fitted(Vocabulary(item_ids, counts), W, context_vectors)
         return model
+
+    def _set_fitted(self, vocab: Vocabulary, item_vectors: Any, context_vectors: Any, loss_history: Iterable[float] = ()) -> None:
+        """Install learned state (shared by :meth:`load` and :meth:`from_vectors`); ``ValueError`` on shape mismatch."""
+        W = np.ascontiguousarray(item_vectors, dtype=np.float32)
+        C = np.ascontiguousarray(context_vectors, dtype=np.float32)
+        if W.ndim != 2 or W.shape[0] != len(vocab):
+            raise ValueError(f"item_vectors shape {W.shape} does not match {len(vocab)} items")
+        if C.shape != W.shape:
+            raise ValueError(f"context_vectors shape {C.shape} differs from item_vectors shape {W.shape}")
+        self.vocab_, self.item_vectors_, self.context_vectors_ = vocab, W, C
+        self.loss_history_ = list(loss_history)
+        self._normed = None
 
     def get_vector(self, item_id: Any) -> np.ndarray:
         """Input vector of one raw item id (``KeyError`` if unknown)."""

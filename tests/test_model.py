@@ -242,3 +242,14 @@ def test_from_vectors_builds_a_queryable_model():
 def test_warns_when_subsampling_leaves_nothing_to_train():
     with pytest.warns(RuntimeWarning, match="sample=0"):
         Item2Vec(vector_size=4, epochs=1, sample=1e-4, random_state=0, verbose=False).fit([[1, 1, 1], [1, 1]])
+
+
+def test_load_rejects_mismatched_vector_shapes(tmp_path, clusters_model):
+    from item2vec.model_io import read_model, write_model
+
+    arrays, meta = read_model(clusters_model.save(tmp_path / "m.npz"))
+    arrays["context_vectors"] = arrays["context_vectors"][:5]
+    meta = {k: v for k, v in meta.items() if k not in ("format", "format_version", "checksums")}
+    bad = write_model(tmp_path / "bad.npz", arrays, meta)  # valid checksums, inconsistent shapes
+    with pytest.raises(ModelFileError, match="differs from item_vectors shape"):
+        Item2Vec.load(bad)
