@@ -176,16 +176,20 @@ def _draw_negative(state, c, o, alias_prob, alias_idx, hard):
     noise alias table. A draw equal to ``o`` (or, for hard draws, to ``c``)
     is skipped, as in word2vec.
     """
-    state, r = _next(state)
-    if hard.ratio > 0.0 and np.float64(r & _MASK32) * _INV32 < hard.ratio:
-        state, r1 = _next(state)
-        state, r2 = _next(state)
-        n = _draw_hard(r1, r2, o, hard)
-        if n >= 0:
-            if n == c or n == o:
-                return state, -1, True
-            return state, n, True
+    if hard.ratio > 0.0:
+        # The coin gets its own random number: reusing its bits for the noise
+        # draw would condition the alias accept test on "not hard" and skew
+        # the noise towards the alias (popular) items.
         state, r = _next(state)
+        if np.float64(r & _MASK32) * _INV32 < hard.ratio:
+            state, r1 = _next(state)
+            state, r2 = _next(state)
+            n = _draw_hard(r1, r2, o, hard)
+            if n >= 0:
+                if n == c or n == o:
+                    return state, -1, True
+                return state, n, True
+    state, r = _next(state)
     n = _draw_noise(r, alias_prob, alias_idx)
     if n == o:
         return state, -1, False

@@ -45,6 +45,23 @@ def test_hard_ratio_sets_the_share_of_hard_draws(vocab):
     assert abs(is_hard.mean() - 0.3) < 0.01
 
 
+@pytest.mark.parametrize("ratio", [0.1, 0.5])
+def test_noise_part_of_a_mixed_draw_keeps_the_noise_distribution(vocab, ratio):
+    # Regression: the hard/noise coin once shared its random bits with the alias
+    # accept test, which skewed the remaining noise draws towards popular items
+    # (a "hard" group holding every item at the noise exponent then wrecked recall).
+    p = noise_distribution(vocab.counts, 0.75)
+    prob, alias = alias_table(p)
+    hard = group_candidates(vocab, {i: "all" for i in range(10)}, ns_exponent=0.75, ratio=ratio)
+    o, n = 9, 400_000
+    items, is_hard = draw_negative_samples(8, o, prob, alias, hard, n, 11)
+    noise = items[~is_hard]
+    observed = np.bincount(np.where(noise < 0, o, noise), minlength=10)  # a skipped draw was the positive
+    assert stats.chisquare(observed, p * noise.size).pvalue > 1e-4
+    # and since the group is the noise distribution, the most popular item's share of all draws is p[0]
+    assert abs((items == 0).mean() - p[0]) < 0.005
+
+
 def test_mined_candidates_exclude_cooccurring_items():
     # item 1 is the nearest neighbour of item 0 but they co-occur in training sequences
     vectors = np.array([[1, 0], [0.99, 0.1], [0.95, 0.3], [0, 1], [-1, 0]], dtype=np.float32)
