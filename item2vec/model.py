@@ -105,6 +105,10 @@ class Item2Vec:
         For ``"mined"``: re-mine every ``mine_every`` epochs the ``mine_k``
         nearest neighbours of each item, excluding neighbours that co-occur
         with it in more than ``cooccurrence_threshold`` sequences.
+    mine_pool : int or None, default 1024
+        For ``"mined"``: neighbours are searched among this many most frequent
+        items (``None``: the whole catalogue). Bounds the cost of a mining
+        round at ``V × mine_pool`` scores.
     verbose : bool, default True
         Show a progress bar (one tick per epoch).
     callbacks : list of callables, optional
@@ -131,6 +135,7 @@ class Item2Vec:
         user_col: str = "user", item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None,
         hard_negatives: str | None = None, hard_negative_ratio: float = 0.2, hard_negative_start: int = 1,
         item_groups: Any = None, mine_every: int = 5, mine_k: int = 20, cooccurrence_threshold: int = 0,
+        mine_pool: int | None = 1024,
         verbose: bool = True, callbacks: Iterable[Callable[..., Any]] | None = None,
     ) -> None:  # fmt: skip
         self.vector_size = vector_size
@@ -162,6 +167,7 @@ class Item2Vec:
         self.mine_every = mine_every
         self.mine_k = mine_k
         self.cooccurrence_threshold = cooccurrence_threshold
+        self.mine_pool = mine_pool
         self.verbose = verbose
         self.callbacks = callbacks
 

@@ -70,6 +70,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "mine_every": _int(1),
     "mine_k": _int(1),
     "cooccurrence_threshold": _int(0),
+    "mine_pool": _optional(_int(1)),
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .vocab import Vocabulary, as_id_array
+from .vocab import Vocabulary, as_id_array, remap_inplace
 
 __all__ = ["Sequences", "build_sequences"]
 
@@ -173,16 +173,21 @@ def build_sequences(
             f"no item occurs at least min_item_count={min_item_count} times "
             f"(the most frequent occurs {int(np.bincount(pd.factorize(items_raw)[0]).max())} times)"
         )
+    del items_raw  # from here on the int32 codes are the only per-token array
     # drop rare tokens, then short sequences (no per-token int64 temporaries)
     keep = codes >= 0
-    kept = np.zeros(codes.size + 1, dtype=np.int64 if codes.size >= 2**31 else np.int32)
-    np.cumsum(keep, out=kept[1:])
-    lengths = (kept[seq_starts[1:]] - kept[seq_starts[:-1]]).astype(np.int64)
-    del kept
+    if keep.all():
+        lengths = np.diff(seq_starts)
+    else:
+        kept = np.zeros(codes.size + 1, dtype=np.int64 if codes.size >= 2**31 else np.int32)
+        np.cumsum(keep, out=kept[1:])
+        lengths = (kept[seq_starts[1:]] - kept[seq_starts[:-1]]).astype(np.int64)
+        del kept
     long_enough = lengths >= min_length
     if not long_enough.all():
         keep &= np.repeat(long_enough, np.diff(seq_starts))
-    codes = codes[keep]
+    if not keep.all():
+        codes = codes[keep]
     del keep
     if codes.size == 0:
         raise ValueError(
@@ -199,7 +204,7 @@ def build_sequences(
     remap[order] = np.arange(order.size, dtype=np.int32)
     vocab = Vocabulary(vocab0.ids[order], counts[order])
     seq_users = users[long_enough] if users is not None else None
-    return Sequences(items=remap[codes], offsets=offsets, vocab=vocab, users=seq_users)
+    return Sequences(items=remap_inplace(remap, codes), offsets=offsets, vocab=vocab, users=seq_users)
 
 
 def _from_frame(

@@ -71,6 +71,13 @@ def _factorize(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int32), np.asarray(uniques)
 
 
+def remap_inplace(table: np.ndarray, codes: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """``codes[:] = table[codes]`` chunk by chunk, so no second full-size array is allocated."""
+    for a in range(0, codes.size, chunk):
+        codes[a : a + chunk] = table[codes[a : a + chunk]]
+    return codes
+
+
 def as_id_array(values: Any, what: str = "item ids", keep_int_width: bool = False) -> np.ndarray:
     """Convert raw ids to a plain numpy array of ``int64`` or ``str`` (object) dtype.
 
@@ -136,6 +143,7 @@ class Vocabulary:
         """
         arr = as_id_array(raw, keep_int_width=True)
         codes, uniques = _factorize(arr)
+        del arr  # the caller may drop its reference too: peak memory is then one int32 code array
         counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
         keep = counts >= min_count
         order = np.argsort(-counts, kind="stable")
@@ -143,7 +151,7 @@ class Vocabulary:
         remap = np.full(len(uniques), -1, dtype=np.int32)
         remap[order] = np.arange(order.size, dtype=np.int32)
         vocab = cls(np.asarray(uniques)[order], counts[order])
-        return vocab, remap[codes]
+        return vocab, remap_inplace(remap, codes)
 
     # ------------------------------------------------------------------ queries
     def __len__(self) -> int:

@@ -9,7 +9,8 @@ from scipy import stats
 
 from item2vec import Item2Vec, Vocabulary, build_sequences
 from item2vec._kernels import draw_negative_samples, no_hard_negatives
-from item2vec.hard_negatives import group_candidates, item_sequence_index, mine_neighbors, mined_candidates
+from item2vec.hard_negatives import (cooccurrence_counts, group_candidates, item_sequence_index, mine_neighbors,
+                                     mined_candidates, mining_pool)
 from item2vec.sampling import alias_table, noise_distribution
 
 FAST = dict(vector_size=16, epochs=3, n_threads=1, random_state=0, verbose=False)
@@ -77,6 +78,52 @@ def test_mined_candidates_exclude_cooccurring_items():
     relaxed = mined_candidates(V, item_sequence_index(seqs), k=2, threshold=5, ratio=0.5)
     lo, hi = relaxed.group_ptr[order[0]], relaxed.group_ptr[order[0] + 1]
     assert sorted(relaxed.members[lo:hi].tolist()) == sorted([order[1], order[2]])
+
+
+def test_mined_neighbours_match_brute_force_within_the_pool():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 8)).astype(np.float32)
+    counts = rng.integers(1, 1000, size=300)
+    pool = mining_pool(counts, 50)
+    assert sorted(pool.tolist()) == sorted(np.argsort(-counts, kind="stable")[:50].tolist())
+    assert mining_pool(counts, None).size == 300 and mining_pool(counts, 10_000).size == 300
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    for cand, k in ((None, 7), (pool, 7)):
+        got = mine_neighbors(X, k, cand, block=64)  # several blocks
+        cols = np.arange(300) if cand is None else np.asarray(cand)
+        S = U @ U[cols].T
+        S[cols[None, :] == np.arange(300)[:, None]] = -np.inf  # never the item itself
+        want = cols[np.argsort(-S, axis=1, kind="stable")[:, :k]]
+        assert np.array_equal(got, want)
+
+
+def test_cooccurrence_counts_match_brute_force():
+    rng = np.random.default_rng(2)
+    # skewed lengths exercise both paths (binary search of a short list in a long one, and merge)
+    raw = [list(rng.integers(40, size=rng.integers(2, 12))) + [100] + ([101] if s % 3 else [200 + s])
+           for s in range(300)]
+    seqs = build_sequences(raw)
+    cand = rng.integers(-1, len(seqs.vocab), size=(len(seqs.vocab), 6)).astype(np.int32)
+    got = cooccurrence_counts(item_sequence_index(seqs), cand)
+    sets = [set(seqs.items[seqs.offsets[s]:seqs.offsets[s + 1]].tolist()) for s in range(len(seqs))]
+    for i in range(len(seqs.vocab)):
+        for m, j in enumerate(cand[i]):
+            want = 0 if j < 0 else sum(1 for t in sets if i in t and j in t)
+            assert got[i, m] == want
+
+
+def test_mine_pool_restricts_mined_negatives_to_frequent_items():
+    seqs, _ = seqs_with_groups()
+    seen = []
+    kw = dict(FAST, hard_negatives="mined", hard_negative_ratio=0.5, mine_pool=12, mine_k=5,
+              callbacks=[lambda m, e, l: seen.append(e)])
+    model = Item2Vec(**kw).fit(seqs)
+    built = build_sequences(seqs)
+    pool = set(mining_pool(built.vocab.counts, 12).tolist())
+    hard = mined_candidates(model.item_vectors_, item_sequence_index(built), 5, 0, 0.5, mining_pool(built.vocab.counts, 12))
+    assert set(hard.members.tolist()) <= pool and len(seen) == FAST["epochs"]
+    with pytest.raises(ValueError, match="mine_pool must be None or an integer >= 1, got mine_pool=0"):
+        Item2Vec(**dict(kw, mine_pool=0)).fit(seqs)
 
 
 def seqs_with_groups():

@@ -26,7 +26,11 @@ def py_below(r, n):
 
 
 def reference_epoch(seq, W, C, prob, alias, negative, lr, seed):
-    """Plain-Python SGNS for one sequence, window 1, no shrink, no subsampling."""
+    """Plain-Python SGNS for one sequence, window 1, no shrink, no subsampling.
+
+    word2vec.c's order: for each center c and each context o, W[o] predicts C[c]
+    and the negatives; W[o] gets its gradient at the end of the pair.
+    """
     sig, logsig = sigmoid_tables()
     W, C = W.copy(), C.copy()
     state = int(block_seed(seed, 0, 0))
@@ -43,19 +47,22 @@ def reference_epoch(seq, W, C, prob, alias, negative, lr, seed):
         C[t] += np.float32(g) * W[c]
 
     for i, c in enumerate(seq):
-        neu = np.zeros(W.shape[1], dtype=np.float64)
         for j in (i - 1, i + 1):
             if not 0 <= j < len(seq):
                 continue
             o = seq[j]
-            step(c, o, True, neu)
+            neu = np.zeros(W.shape[1], dtype=np.float64)
+            draws = []
             for _ in range(negative):
                 state, r = py_next(state)
                 idx = py_below(r, n)
                 draw = idx if (r & 0xFFFFFFFF) / 2**32 < prob[idx] else int(alias[idx])
-                if draw != o:
-                    step(c, draw, False, neu)
-        W[c] += neu.astype(np.float32)
+                if draw != c:
+                    draws.append(draw)
+            step(o, c, True, neu)
+            for draw in draws:
+                step(o, draw, False, neu)
+            W[o] += neu.astype(np.float32)
     return W, C
 
 
