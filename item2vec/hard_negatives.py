@@ -82,14 +82,20 @@ def _csr(keys: np.ndarray, values: np.ndarray, n_keys: int) -> tuple[np.ndarray,
     return ptr, values[order]
 
 
-def group_candidates(vocab: Vocabulary, item_groups: Any, ns_exponent: float, ratio: float) -> HardNegatives:
+def group_candidates(vocab: Vocabulary, item_groups: Any, ns_exponent: float, ratio: float,
+                     on_unknown: str = "raise") -> HardNegatives:
     """Kernel layout for the ``"group"`` strategy.
 
-    Raises ``KeyError`` naming items of the mapping that are not in the
-    training vocabulary (filter the mapping to the trained items first).
+    Items of the mapping that are not in the training vocabulary raise a
+    ``KeyError`` naming them (``on_unknown="raise"``) or are dropped
+    (``"ignore"``, for a mapping that covers a whole catalogue).
     """
     long = groups_to_frame(item_groups)
     idx = vocab.lookup(long["item"].to_numpy())
+    if on_unknown == "ignore" and (idx < 0).any():
+        if (idx < 0).all():
+            raise ValueError(f"none of the {long['item'].nunique()} item(s) of item_groups is in the training vocabulary")
+        long, idx = long[idx >= 0], idx[idx >= 0]
     if (idx < 0).any():
         unknown = long.loc[idx < 0, "item"].drop_duplicates().tolist()
         shown = ", ".join(repr(x) for x in unknown[:10])
@@ -248,7 +254,7 @@ def make_sampler(model: "Item2Vec", seqs: Sequences) -> Callable[["Item2Vec", in
     """Per-epoch provider of hard-negative candidates for ``model.fit``."""
     ratio = float(model.hard_negative_ratio)
     if model.hard_negatives == "group":
-        fixed = group_candidates(seqs.vocab, model.item_groups, model.ns_exponent, ratio)
+        fixed = group_candidates(seqs.vocab, model.item_groups, model.ns_exponent, ratio, model.groups_on_unknown)
         return lambda m, epoch: fixed
     index = item_sequence_index(seqs)
     pool = mining_pool(seqs.vocab.counts, model.mine_pool)

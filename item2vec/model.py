@@ -101,6 +101,10 @@ class Item2Vec:
         Epochs of plain training before hard negatives begin.
     item_groups : mapping, Series or DataFrame, optional
         For ``"group"``: item -> group, or item -> list of groups.
+    groups_on_unknown : {"raise", "ignore"}, default "raise"
+        Items of ``item_groups`` missing from the training data raise a
+        ``KeyError`` naming them, or are dropped (``"ignore"``: a mapping for
+        a whole catalogue, fitted on part of it).
     mine_every, mine_k, cooccurrence_threshold : int
         For ``"mined"``: re-mine every ``mine_every`` epochs the ``mine_k``
         nearest neighbours of each item, excluding neighbours that co-occur
@@ -134,7 +138,7 @@ class Item2Vec:
         scoring: str = "sgns", history_length: int | None = 3,
         user_col: str = "user", item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None,
         hard_negatives: str | None = None, hard_negative_ratio: float = 0.2, hard_negative_start: int = 1,
-        item_groups: Any = None, mine_every: int = 5, mine_k: int = 20, cooccurrence_threshold: int = 0,
+        item_groups: Any = None, groups_on_unknown: str = "raise", mine_every: int = 5, mine_k: int = 20, cooccurrence_threshold: int = 0,
         mine_pool: int | None = 1024,
         verbose: bool = True, callbacks: Iterable[Callable[..., Any]] | None = None,
     ) -> None:  # fmt: skip
@@ -164,6 +168,7 @@ class Item2Vec:
         self.hard_negative_ratio = hard_negative_ratio
         self.hard_negative_start = hard_negative_start
         self.item_groups = item_groups
+        self.groups_on_unknown = groups_on_unknown
         self.mine_every = mine_every
         self.mine_k = mine_k
         self.cooccurrence_threshold = cooccurrence_threshold

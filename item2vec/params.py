@@ -67,6 +67,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "hard_negatives": _choice(None, "group", "mined"),
     "hard_negative_ratio": _real(0.0, 1.0),
     "hard_negative_start": _int(0),
+    "groups_on_unknown": _choice("raise", "ignore"),
     "mine_every": _int(1),
     "mine_k": _int(1),
     "cooccurrence_threshold": _int(0),

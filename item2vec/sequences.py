@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .vocab import Vocabulary, as_id_array, remap_inplace
+from .vocab import Vocabulary, as_id_array, count_codes, remap_inplace
 
 __all__ = ["Sequences", "build_sequences"]
 
@@ -197,7 +197,7 @@ def build_sequences(
     offsets = np.zeros(int(long_enough.sum()) + 1, dtype=np.int64)
     np.cumsum(lengths[long_enough], out=offsets[1:])
     # re-index the vocabulary to items present in the final corpus, by final count
-    counts = np.bincount(codes, minlength=len(vocab0))
+    counts = count_codes(codes, len(vocab0))
     order = np.argsort(-counts, kind="stable")
     order = order[counts[order] > 0]
     remap = np.full(len(vocab0), -1, dtype=np.int32)
@@ -248,7 +248,7 @@ def _from_iterable(seqs: Iterable[Iterable[Any]]) -> tuple[np.ndarray, np.ndarra
         if isinstance(s, (str, bytes)) or not isinstance(s, Iterable):
             raise TypeError(f"sequence {i} must be an iterable of item ids, got {type(s).__name__}")
         if isinstance(s, np.ndarray):
-            arrays.append(s.reshape(-1))
+            arrays.append(s if s.ndim == 1 else s.reshape(-1))  # no new view object per sequence
             continue
         values = list(s)
         a = np.asarray(values)

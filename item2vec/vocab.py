@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 __all__ = ["Vocabulary", "PAD_INT", "PAD_STR"]
 
@@ -54,28 +55,45 @@ def _id_kind(values: np.ndarray, what: str) -> str:
     return kinds.pop() if kinds else "int"
 
 
+@njit(cache=True)
+def count_codes(codes, n):
+    """``np.bincount(codes, minlength=n)`` for codes in ``[-1, n)`` (-1 ignored), without an int64 copy of ``codes``."""
+    out = np.zeros(n, dtype=np.int64)
+    for i in range(codes.size):
+        c = codes[i]
+        if c >= 0:
+            out[c] += 1
+    return out
+
+
+@njit(cache=True)
+def _apply_table(table, values, out):
+    for i in range(values.size):
+        out[i] = table[values[i]]
+    return out
+
+
 def _factorize(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``int32`` codes and unique values of a 1-D id array.
 
     Dense non-negative integer ids (the common case: ids that are already
-    indices) go through a lookup table, which needs no hash table and no
-    ``int64`` code array; anything else through :func:`pandas.factorize`.
+    indices) go through a lookup table with two numba loops, which need no
+    hash table and no ``int64`` temporaries; anything else through
+    :func:`pandas.factorize`.
     """
     if arr.dtype.kind in "iu" and arr.size and arr.min() >= 0 and arr.max() < max(4 * arr.size, 1 << 20):
-        present = np.bincount(arr) > 0
+        present = count_codes(arr, int(arr.max()) + 1) > 0
         uniques = np.flatnonzero(present)
         table = np.full(present.size, -1, dtype=np.int32)
         table[uniques] = np.arange(uniques.size, dtype=np.int32)
-        return table[arr], uniques.astype(np.int64)
+        return _apply_table(table, arr, np.empty(arr.size, dtype=np.int32)), uniques.astype(np.int64)
     codes, uniques = pd.factorize(arr, sort=False)
     return codes.astype(np.int32), np.asarray(uniques)
 
 
-def remap_inplace(table: np.ndarray, codes: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
-    """``codes[:] = table[codes]`` chunk by chunk, so no second full-size array is allocated."""
-    for a in range(0, codes.size, chunk):
-        codes[a : a + chunk] = table[codes[a : a + chunk]]
-    return codes
+def remap_inplace(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``codes[:] = table[codes]`` in place (no second full-size array, no ``int64`` index copy)."""
+    return _apply_table(table, codes, codes)
 
 
 def as_id_array(values: Any, what: str = "item ids", keep_int_width: bool = False) -> np.ndarray:
@@ -144,7 +162,7 @@ class Vocabulary:
         arr = as_id_array(raw, keep_int_width=True)
         codes, uniques = _factorize(arr)
         del arr  # the caller may drop its reference too: peak memory is then one int32 code array
-        counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
+        counts = count_codes(codes, len(uniques))
         keep = counts >= min_count
         order = np.argsort(-counts, kind="stable")
         order = order[keep[order]]

@@ -97,7 +97,8 @@ def model_params(models: Sequence[str], overrides: dict[str, dict[str, Any]] | N
         params = {**DEFAULT_MODEL_PARAMS.get(name, {}), **(overrides or {}).get(name, {})}
         if (name == "item2vec" and params.get("hard_negatives") == "group" and data is not None
                 and data.items is not None and "genres" in data.items):
-            params["item_groups"] = genre_map(data.items)  # genres as look-alike groups
+            params["item_groups"] = genre_map(data.items)  # genres as look-alike groups, for the whole catalogue:
+            params.setdefault("groups_on_unknown", "ignore")  # films seen only in test targets are not trained
         placeholder = {"item_groups": {}} if data is None and params.get("hard_negatives") == "group" else {}
         try:
             check_model_params(name, {**params, **placeholder})  # no data yet: groups come later

@@ -246,3 +246,24 @@ def test_evaluate_ml100k(capsys, movielens_root, monkeypatch):
     rows = {line.split()[0]: line.split() for line in table.splitlines()[2:]}
     assert set(rows) == {"item2vec", "pop"}
     assert 0.0 < float(rows["pop"][1]) < 1.0
+
+
+@pytest.mark.movielens
+@pytest.mark.parametrize("strategy", ["group", "mined"])
+def test_evaluate_ml100k_with_hard_negatives(capsys, movielens_root, monkeypatch, strategy):
+    # "group" takes the genres of the loaded data; items that only occur in test targets must not break it
+    monkeypatch.setenv("ITEM2VEC_DATA", str(movielens_root))
+    code, out, err = run(capsys, "evaluate", "--dataset", "ml-100k", "--models", "item2vec",
+                         "--set", "item2vec.epochs=3", "--set", f"item2vec.hard_negatives={strategy}",
+                         "--set", "item2vec.hard_negative_ratio=0.25", "--set", "item2vec.mine_pool=256", "--k", "10", "-q")
+    assert code == 0, err
+    row = [line.split() for line in out.splitlines() if line.startswith("item2vec")][0]
+    assert 0.0 < float(row[1]) < 1.0
+
+
+def test_tune_searches_hard_negatives(capsys):
+    code, out, err = run(capsys, "tune", *SMALL, "--models", "item2vec", "--trials", "2", "--seed", "1",
+                         "--set", "item2vec.epochs=2", "--space", "item2vec.hard_negatives=None,mined",
+                         "--space", "item2vec.hard_negative_ratio=0.5")
+    assert code == 0, err
+    assert "hard_negatives" in out

@@ -181,6 +181,14 @@ def test_bad_hard_negative_inputs(vocab):
     seqs, groups = seqs_with_groups()
     with pytest.raises(KeyError, match="not in the training vocabulary: 999"):
         Item2Vec(**FAST, hard_negatives="group", item_groups={**groups, 999: "g0"}).fit(seqs)
+    # a whole-catalogue mapping: unknown items dropped on request, same vectors as the filtered mapping
+    lenient = Item2Vec(**FAST, hard_negatives="group", item_groups={**groups, 999: "g0"}, groups_on_unknown="ignore")
+    strict = Item2Vec(**FAST, hard_negatives="group", item_groups=groups)
+    assert np.array_equal(lenient.fit(seqs).item_vectors_, strict.fit(seqs).item_vectors_)
+    with pytest.raises(ValueError, match="none of the 1 item"):
+        Item2Vec(**FAST, hard_negatives="group", item_groups={999: "g0"}, groups_on_unknown="ignore").fit(seqs)
+    with pytest.raises(ValueError, match="groups_on_unknown must be one of 'raise', 'ignore'"):
+        Item2Vec(**FAST, hard_negatives="group", item_groups=groups, groups_on_unknown="skip").fit(seqs)
     with pytest.raises(ValueError, match="empty or missing group"):
         group_candidates(vocab, {0: "a", 1: None}, 0.75, 0.2)
     with pytest.raises(ValueError, match="empty or missing group"):
