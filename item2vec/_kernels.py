@@ -15,8 +15,8 @@ which is stochastic gradient ascent on ``log σ(v_o·u_c) + Σ_k log σ(−v_o·
 Windows are symmetric, so over the corpus this is the same objective as "the
 center predicts its contexts"; the order matters in practice (an A/B run over
 14 seeds: about +0.25 points of recall@10 on ml-100k and ml-latest-small
-against the center predicting its window with one accumulated update). ``shared=True`` keeps the center as the input (see
-:func:`_train_center_shared`).
+against the center predicting its window with one accumulated update).
+``shared=True`` keeps the center as the input (see :func:`_train_center_shared`).
 σ and log σ come from lookup tables over ``[-MAX_EXP, MAX_EXP]``; scores outside
 that range are *clipped* to it (not skipped), so a saturated pair still gets the
 small gradient ``σ(±MAX_EXP)``.
