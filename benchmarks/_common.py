@@ -3,8 +3,9 @@
 * memory: peak / current RSS of the running process from ``/proc/self/status``
   and a reset of the peak counter (``/proc/self/clear_refs``), so a worker
   subprocess can report the peak of one stage only;
-* workers: run ``python <script> --worker ...`` in a fresh process and read the
-  JSON result it prints;
+* workers: run ``python <script> --worker --job JSON`` in a fresh process and read
+  the JSON result it prints (:func:`add_worker_options` and :func:`serve_worker` are
+  the script's side);
 * corpora: a seeded, vectorised Zipf corpus and MovieLens user sequences;
 * gensim: a lazy import with a clear message, and :class:`GensimSGNS`, a
   recommender that trains gensim ``Word2Vec(sg=1, hs=0)`` on exactly the
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -24,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -97,13 +99,27 @@ def emit_result(result: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def run_worker(script: str, args: Sequence[str], env: dict[str, str] | None = None,
+def add_worker_options(parser: argparse.ArgumentParser) -> None:
+    """The hidden ``--worker --job JSON`` options that :func:`run_worker` starts a script with."""
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+
+
+def serve_worker(args: argparse.Namespace, worker: Callable[[dict[str, Any]], dict[str, Any]]) -> bool:
+    """In a process started by :func:`run_worker`: run ``worker(job)``, print its result, return True."""
+    if not args.worker:
+        return False
+    emit_result(worker(json.loads(args.job)))
+    return True
+
+
+def run_worker(script: str, job: dict[str, Any], env: dict[str, str] | None = None,
                timeout: float | None = None) -> dict[str, Any]:
-    """Run ``python script --worker args...`` in a fresh process; return its JSON result.
+    """Run ``python script --worker --job JSON`` in a fresh process; return its JSON result.
 
     The child's stderr is passed through on failure so the error is visible.
     """
-    cmd = [sys.executable, script, "--worker", *args]
+    cmd = [sys.executable, script, "--worker", "--job", json.dumps(job)]
     full_env = dict(os.environ)
     if env:
         full_env.update(env)

@@ -18,17 +18,17 @@ cluster families that are never co-consumed).
 from __future__ import annotations
 
 import argparse
-import ast
 import time
 
 import numpy as np
 import pandas as pd
 
 from item2vec import Item2Vec
+from item2vec.cli import parse_settings
 from item2vec.datasets import load_dataset
 from item2vec.evaluation import evaluate
 from item2vec.splits import leave_last_out
-from item2vec.workflows import DEFAULT_MODEL_PARAMS
+from item2vec.workflows import DEFAULT_MODEL_PARAMS, CLIError
 
 #: Base settings held fixed for every hard-negative variant: the tuned defaults of ``item2vec evaluate``.
 BASE = dict(DEFAULT_MODEL_PARAMS["item2vec"])
@@ -144,13 +144,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="only time one mining round per mine_pool size (comma list, 'all' = whole catalogue) "
                          "against one training epoch, e.g. 512,1024,2048,all")
     args = ap.parse_args(argv)
-    base = dict(BASE)
-    for item in args.set:
-        k, _, v = item.partition("=")
-        try:
-            base[k] = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            base[k] = v
+    try:  # the CLI's own --set parser: literals, None/true/false, names checked against Item2Vec
+        base = {**BASE, **parse_settings(args.set, ["item2vec"], default_model="item2vec").get("item2vec", {})}
+    except CLIError as e:
+        ap.error(str(e))
     datasets, ratios, seeds = args.datasets.split(","), [float(r) for r in args.ratios.split(",")], list(range(args.seeds))
     if args.quick:
         datasets, ratios, seeds = ["synthetic"], [0.25], [0]

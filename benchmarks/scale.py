@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import math
 import os
 import sys
@@ -140,12 +139,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-memory-check", action="store_true",
                    help="run a size even if its projected peak RSS exceeds 80%% of MemAvailable")
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--job", help=argparse.SUPPRESS)
+    C.add_worker_options(p)
     args = p.parse_args(argv)
-
-    if args.worker:
-        C.emit_result(_worker(json.loads(args.job)))
+    if C.serve_worker(args, _worker):
         return 0
 
     sizes = [_parse_size(s) for s in (args.sizes or ("1e6" if args.quick else "1e6,1e7,3e7,1e8")).split(",")]
@@ -170,7 +166,7 @@ def main(argv=None) -> int:
                 continue
         job = dict(size=n, items=args.items, clusters=args.clusters, events_per_user=args.events_per_user,
                    threads=args.threads, als_max=args.als_max, seed=args.seed)
-        res = C.run_worker(os.path.abspath(__file__), ["--job", json.dumps(job)])
+        res = C.run_worker(os.path.abspath(__file__), job)
         results.append(res)
         als = (f", ALS matrix {res['als_matrix_seconds']:.1f} s + fit {res['als_fit_seconds']:.1f} s "
                f"(CPU {res['als_fit_cpu_seconds']:.1f} s)"

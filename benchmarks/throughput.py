@@ -159,7 +159,7 @@ def _run_config(corpus: dict, setting_name: str, threads: int, tokens: str, args
         for lib in ("item2vec", "gensim"):
             job = dict(lib=lib, corpus=corpus["path"], setting=setting, threads=threads, epochs=args.epochs,
                        tokens=tokens)
-            res = C.run_worker(os.path.abspath(__file__), ["--job", json.dumps(job)])
+            res = C.run_worker(os.path.abspath(__file__), job)
             if res["tokens_seen"] != tok:
                 raise RuntimeError(f"{lib} processed {res['tokens_seen']} raw tokens, expected {tok}")
             res["tps"] = tok / res["train_seconds"]
@@ -224,12 +224,9 @@ def main(argv=None) -> int:
     p.add_argument("--gensim-tokens", default="str", choices=["str", "int", "both"],
                    help="token type given to gensim; 'both' adds an int-token config for the first corpus/setting/thread")
     p.add_argument("--seed", type=int, default=0, help="corpus seed")
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--job", help=argparse.SUPPRESS)
+    C.add_worker_options(p)
     args = p.parse_args(argv)
-
-    if args.worker:
-        C.emit_result(_worker(json.loads(args.job)))
+    if C.serve_worker(args, _worker):
         return 0
 
     C.require_gensim()  # fail early with the install hint
