@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .vocab import Vocabulary, as_id_array, count_codes, remap_inplace
+from .vocab import Vocabulary, as_id_array
 
 __all__ = ["Sequences", "build_sequences"]
 
@@ -197,14 +197,9 @@ def build_sequences(
     offsets = np.zeros(int(long_enough.sum()) + 1, dtype=np.int64)
     np.cumsum(lengths[long_enough], out=offsets[1:])
     # re-index the vocabulary to items present in the final corpus, by final count
-    counts = count_codes(codes, len(vocab0))
-    order = np.argsort(-counts, kind="stable")
-    order = order[counts[order] > 0]
-    remap = np.full(len(vocab0), -1, dtype=np.int32)
-    remap[order] = np.arange(order.size, dtype=np.int32)
-    vocab = Vocabulary(vocab0.ids[order], counts[order])
+    vocab, codes = Vocabulary.from_codes(vocab0.ids, codes)
     seq_users = users[long_enough] if users is not None else None
-    return Sequences(items=remap_inplace(remap, codes), offsets=offsets, vocab=vocab, users=seq_users)
+    return Sequences(items=codes, offsets=offsets, vocab=vocab, users=seq_users)
 
 
 def _from_frame(

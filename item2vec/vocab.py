@@ -68,8 +68,10 @@ def count_codes(codes, n):
 
 @njit(cache=True)
 def _apply_table(table, values, out):
+    """``out[i] = table[values[i]]``; a negative value (a dropped code) stays -1."""
     for i in range(values.size):
-        out[i] = table[values[i]]
+        v = values[i]
+        out[i] = table[v] if v >= 0 else -1
     return out
 
 
@@ -92,7 +94,7 @@ def _factorize(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def remap_inplace(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``codes[:] = table[codes]`` in place (no second full-size array, no ``int64`` index copy)."""
+    """``codes[:] = table[codes]`` in place, -1 kept (no second full-size array, no ``int64`` index copy)."""
     return _apply_table(table, codes, codes)
 
 
@@ -162,14 +164,22 @@ class Vocabulary:
         arr = as_id_array(raw, keep_int_width=True)
         codes, uniques = _factorize(arr)
         del arr  # the caller may drop its reference too: peak memory is then one int32 code array
-        counts = count_codes(codes, len(uniques))
-        keep = counts >= min_count
+        return cls.from_codes(np.asarray(uniques), codes, min_count)
+
+    @classmethod
+    def from_codes(cls, ids: np.ndarray, codes: np.ndarray, min_count: int = 1) -> tuple["Vocabulary", np.ndarray]:
+        """Rank ``ids`` by their counts in ``codes`` (indices into ``ids``; -1 is ignored).
+
+        Returns the vocabulary of the ids seen at least ``min_count`` times,
+        by decreasing count (ties keep the order of ``ids``), and ``codes``
+        re-indexed to it **in place** (``-1`` for dropped ids and for -1).
+        """
+        counts = count_codes(codes, len(ids))
         order = np.argsort(-counts, kind="stable")
-        order = order[keep[order]]
-        remap = np.full(len(uniques), -1, dtype=np.int32)
+        order = order[counts[order] >= min_count]
+        remap = np.full(len(ids), -1, dtype=np.int32)
         remap[order] = np.arange(order.size, dtype=np.int32)
-        vocab = cls(np.asarray(uniques)[order], counts[order])
-        return vocab, remap_inplace(remap, codes)
+        return cls(ids[order], counts[order]), remap_inplace(remap, codes)
 
     # ------------------------------------------------------------------ queries
     def __len__(self) -> int:
