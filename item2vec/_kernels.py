@@ -247,8 +247,12 @@ def _train_center_shared(W, C, c, ctx, m, negative, alias_prob, alias_idx, hard,
     Each shared negative stands for the ``m`` per-pair negatives it replaces,
     so its step is weighted by ``m`` (the expected gradient equals per-pair
     sampling; only the variance differs). A draw equal to any context is
-    skipped. Hard negatives come from the group of a random context.
+    skipped. Hard negatives come from the group of a random context. ``W[c]``
+    gets its gradient, collected in ``neu``, once at the end.
     """
+    D = W.shape[1]
+    for d in range(D):
+        neu[d] = 0.0
     loss = 0.0
     for t in range(m):
         loss += _update_pair(W, C, c, ctx[t], True, lr, neu, sig, logsig)
@@ -267,6 +271,8 @@ def _train_center_shared(W, C, c, ctx, m, negative, alias_prob, alias_idx, hard,
                 break
         if not clash:
             loss += m * _update_pair(W, C, c, n, False, lr * m, neu, sig, logsig)
+    for d in range(D):
+        W[c, d] += neu[d]
     return state, loss
 
 
@@ -365,12 +371,8 @@ def sgns_epoch(
                             ctx[m] = buf[j]
                             m += 1
                 if shared:
-                    for d in range(D):
-                        neu[d] = 0.0
                     state, l = _train_center_shared(W, C, c, ctx, m, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state)
                     loss += l
-                    for d in range(D):
-                        W[c, d] += neu[d]
                 else:
                     # word2vec.c's order: each context item's input vector predicts the center
                     for t in range(m):

@@ -47,6 +47,16 @@ def alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _vose(p * (p.size / p.sum()))
 
 
+@njit(inline="always")
+def _push(i, scaled, small, ns, large, nl):
+    """Put item ``i`` on the small (< 1) or large stack; returns the new stack sizes."""
+    if scaled[i] < 1.0:
+        small[ns] = i
+        return ns + 1, nl
+    large[nl] = i
+    return ns, nl + 1
+
+
 @njit(cache=True)
 def _vose(scaled):
     n = scaled.size
@@ -57,12 +67,7 @@ def _vose(scaled):
     ns = 0
     nl = 0
     for i in range(n - 1, -1, -1):
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
+        ns, nl = _push(i, scaled, small, ns, large, nl)
     while ns > 0 and nl > 0:
         ns -= 1
         s = small[ns]
@@ -71,12 +76,7 @@ def _vose(scaled):
         prob[s] = scaled[s]
         alias[s] = g
         scaled[g] = (scaled[g] + scaled[s]) - 1.0
-        if scaled[g] < 1.0:
-            small[ns] = g
-            ns += 1
-        else:
-            large[nl] = g
-            nl += 1
+        ns, nl = _push(g, scaled, small, ns, large, nl)
     return prob, alias  # leftovers keep prob 1 and alias to themselves (1 up to rounding)
 
 
