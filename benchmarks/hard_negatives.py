@@ -18,6 +18,7 @@ cluster families that are never co-consumed).
 from __future__ import annotations
 
 import argparse
+from typing import Any
 import time
 
 import numpy as np
@@ -25,7 +26,7 @@ import pandas as pd
 
 from item2vec import Item2Vec
 from item2vec.cli import parse_settings
-from item2vec.datasets import load_dataset
+from item2vec.datasets import genre_map, load_dataset
 from item2vec.evaluation import evaluate
 from item2vec.splits import leave_last_out
 from item2vec.workflows import DEFAULT_MODEL_PARAMS, CLIError
@@ -34,21 +35,20 @@ from item2vec.workflows import DEFAULT_MODEL_PARAMS, CLIError
 BASE = dict(DEFAULT_MODEL_PARAMS["item2vec"])
 
 
-def item_groups(data, train_items: np.ndarray) -> dict:
-    """item -> list of group labels, restricted to items present in the training data."""
-    items = data.items
-    col = "group" if "group" in items.columns else "genres"
-    keep = items[items["item"].isin(train_items)]
-    if col == "genres":
-        return {i: [g for g in gs if g != "(no genres listed)"] for i, gs in zip(keep["item"], keep["genres"])}
-    return {i: [g] for i, g in zip(keep["item"], keep[col])}
+def item_groups(data) -> Any:
+    """item -> group label(s) for the whole catalogue: the synthetic look-alike families, else MovieLens genres.
+
+    Used with ``groups_on_unknown="ignore"``, as the CLI does: items absent
+    from the training part of the split are dropped by the model.
+    """
+    return data.items.set_index("item")["group"] if "group" in data.items.columns else genre_map(data.items)
 
 
 def run(dataset: str, variants: list[tuple[str, float]], seeds: list[int], base: dict, threads: int) -> pd.DataFrame:
     kw = dict(n_users=3000, n_items=1200, n_clusters=24, confusable=2, events_per_user=30) if dataset == "synthetic" else {}
     data = load_dataset(dataset, **kw)
     split = leave_last_out(data.interactions)
-    groups = item_groups(data, split.fit_data("test")["item"].unique())
+    groups = item_groups(data)
     rows = []
     for strategy, ratio in variants:
         for seed in seeds:
@@ -56,7 +56,7 @@ def run(dataset: str, variants: list[tuple[str, float]], seeds: list[int], base:
             if strategy != "off":
                 params.update(hard_negatives=strategy, hard_negative_ratio=ratio, hard_negative_start=1)
                 if strategy == "group":
-                    params["item_groups"] = groups
+                    params.update(item_groups=groups, groups_on_unknown="ignore")
             model = Item2Vec(**params)
             t0 = time.perf_counter()
             res = evaluate(model, split, ks=(10,), stage="test")
