@@ -9,11 +9,19 @@ For every size N (events) a fresh subprocess
    least N events, then it is cut to exactly N rows);
 2. times ``build_sequences(df, time_col="timestamp")``;
 3. times one epoch of ``Item2Vec(vector_size=64, window=5, negative=5,
-   sample=1e-3, epochs=1, n_threads=2).fit(seqs)`` (whole fit and the kernel alone);
+   sample=1e-3, epochs=1, n_threads=2).fit(seqs)`` (whole fit and the kernel
+   alone), repeated until the fits have run ``--min-fit-seconds`` (at most 10
+   fits; the median is reported);
 4. for N <= ``--als-max``: builds the binary user x item CSR matrix and fits
    ``implicit.als.AlternatingLeastSquares(factors=64, iterations=15,
    regularization=0.01, random_state=0, num_threads=2)`` with BLAS limited to
    one thread (threadpoolctl), as implicit recommends.
+
+With ``--rounds R`` every size is run R times, in ascending order in even
+rounds and descending order in odd ones, each time in a fresh process; the
+tables report the median over all fits of a size and the range of the
+per-round medians, so one slow spell of a shared machine cannot make one size
+look slow.
 
 Memory is read from /proc/self/status: "data" is the RSS once the log is in
 memory; the peak counter is reset before each stage, so each stage's peak is
@@ -22,7 +30,7 @@ its own; "peak" is the process's overall peak (including generation).
 Examples
 --------
     python benchmarks/scale.py --quick
-    python benchmarks/scale.py --sizes 1e6,1e7,3e7,1e8
+    python benchmarks/scale.py --sizes 1e6,1e7,3e7,1e8 --rounds 3
 """
 
 from __future__ import annotations
@@ -80,16 +88,23 @@ def _worker(job: dict) -> dict:
     out["n_sequences"] = len(seqs)
     out["n_items"] = len(seqs.vocab)
 
-    model = Item2Vec(vector_size=64, window=5, negative=5, ns_exponent=0.75, sample=1e-3, min_count=1, epochs=1,
-                     n_threads=threads, random_state=0, verbose=False)
-    t0, c0 = time.perf_counter(), time.process_time()
-    model.fit(seqs)
-    out["fit_seconds"] = time.perf_counter() - t0
-    out["fit_cpu_seconds"] = time.process_time() - c0
-    out["kernel_seconds"] = float(model.training_seconds_)
-    out["pairs"] = int(model.n_pairs_)
+    # Small sizes fit in a second or two, where the machine's noise is largest:
+    # repeat the fit until it has run for --min-fit-seconds (at most 10 fits).
+    fits = []
+    while not fits or (sum(f[0] for f in fits) < job["min_fit_seconds"] and len(fits) < 10):
+        model = Item2Vec(vector_size=64, window=5, negative=5, ns_exponent=0.75, sample=1e-3, min_count=1, epochs=1,
+                         n_threads=threads, random_state=0, verbose=False)
+        t0, c0 = time.perf_counter(), time.process_time()
+        model.fit(seqs)
+        fits.append((time.perf_counter() - t0, time.process_time() - c0, float(model.training_seconds_)))
+        out["pairs"] = int(model.n_pairs_)
+        del model
+    out["fit_runs"] = [f[0] for f in fits]
+    out["fit_seconds"] = float(np.median([f[0] for f in fits]))
+    out["fit_cpu_seconds"] = float(np.median([f[1] for f in fits]))
+    out["kernel_seconds"] = float(np.median([f[2] for f in fits]))
     out["fit_peak_mib"] = _stage_peak(mem)
-    del model, seqs
+    del seqs
 
     if n <= job["als_max"]:
         import implicit
@@ -119,6 +134,25 @@ def _worker(job: dict) -> dict:
     return out
 
 
+def _aggregate(runs: list[dict]) -> dict:
+    """One size's visits (rounds) in one record: medians of the timings, maxima of the memory peaks."""
+    import numpy as np
+
+    out = dict(runs[0])
+    every_fit = [t for r in runs for t in r["fit_runs"]]
+    out["n_fits"] = len(every_fit)
+    out["fit_seconds"] = float(np.median(every_fit))
+    out["round_fit_seconds"] = [r["fit_seconds"] for r in runs]
+    for key in ("build_seconds", "fit_cpu_seconds", "kernel_seconds", "data_rss_mib",
+                "als_matrix_seconds", "als_fit_seconds", "als_fit_cpu_seconds"):
+        if key in out:
+            out[key] = float(np.median([r[key] for r in runs]))
+    for key in ("build_peak_mib", "fit_peak_mib", "peak_mib", "als_peak_mib"):
+        if key in out:
+            out[key] = max(r[key] for r in runs)
+    return out
+
+
 def _parse_size(s: str) -> int:
     v = float(s)
     if v < 1000 or v != int(v):
@@ -136,6 +170,9 @@ def main(argv=None) -> int:
     p.add_argument("--events-per-user", type=float, default=50.0, help="mean history length (default 50)")
     p.add_argument("--threads", type=int, default=2, help="threads for item2vec and ALS (default 2)")
     p.add_argument("--als-max", type=float, default=1e7, help="run ALS for sizes up to this (default 1e7)")
+    p.add_argument("--rounds", type=int, default=1, help="run every size this many times (default 1)")
+    p.add_argument("--min-fit-seconds", type=float, default=10.0,
+                   help="repeat a size's fit until it has run this long, at most 10 fits (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-memory-check", action="store_true",
                    help="run a size even if its projected peak RSS exceeds 80%% of MemAvailable")
@@ -152,52 +189,64 @@ def main(argv=None) -> int:
           f"{C.machine_note()}")
     print(f"# make_synthetic(n_items={args.items:,}, n_clusters={args.clusters}, events_per_user={args.events_per_user}, "
           f"seed={args.seed}); item2vec 1 epoch vector_size=64 window=5 negative=5 sample=1e-3, "
-          f"threads={args.threads}; ALS factors=64 iterations=15 for sizes <= {args.als_max:.0e}", flush=True)
+          f"threads={args.threads}, fits of >= {args.min_fit_seconds:g} s per size, {args.rounds} round(s); "
+          f"ALS factors=64 iterations=15 for sizes <= {args.als_max:.0e}", flush=True)
     t_start = time.perf_counter()
-    results = []
-    for n in sizes:
-        if results and not args.no_memory_check:
-            last = results[-1]  # project the peak linearly from the largest size run so far
+    visits = [n for r in range(args.rounds) for n in (sizes if r % 2 == 0 else sizes[::-1])]
+    results: list[dict] = []
+    skipped: set[int] = set()
+    for k, n in enumerate(visits):
+        if n in skipped:
+            continue
+        ran = [x for x in results if x["size"] >= n]
+        if results and not ran and not args.no_memory_check:
+            last = max(results, key=lambda x: x["size"])  # project the peak linearly from the largest size run so far
             need = last["peak_mib"] * n / last["size"]
             avail = C.mem_available_mib()
             if avail is not None and need > 0.8 * avail:
                 print(f"{C.human(n):>5} events: SKIPPED -- projected peak {need:,.0f} MiB > 80% of MemAvailable "
                       f"{avail:,.0f} MiB (shared machine; --no-memory-check to force)", flush=True)
+                skipped.add(n)
                 continue
         job = dict(size=n, items=args.items, clusters=args.clusters, events_per_user=args.events_per_user,
-                   threads=args.threads, als_max=args.als_max, seed=args.seed)
+                   threads=args.threads, als_max=args.als_max, seed=args.seed, min_fit_seconds=args.min_fit_seconds)
         res = C.run_worker(os.path.abspath(__file__), job)
         results.append(res)
         als = (f", ALS matrix {res['als_matrix_seconds']:.1f} s + fit {res['als_fit_seconds']:.1f} s "
                f"(CPU {res['als_fit_cpu_seconds']:.1f} s)"
                if "als_fit_seconds" in res else "")
-        print(f"{C.human(n):>5} events: generate {res['gen_seconds']:.1f} s, build_sequences {res['build_seconds']:.1f} s, "
-              f"fit {res['fit_seconds']:.1f} s (kernel {res['kernel_seconds']:.1f} s, CPU {res['fit_cpu_seconds']:.1f} s){als}; peak {res['peak_mib']:.0f} MiB "
+        fits = ", ".join(f"{t:.1f}" for t in res["fit_runs"])
+        print(f"[{k + 1}/{len(visits)}] {C.human(n):>5} events: generate {res['gen_seconds']:.1f} s, "
+              f"build_sequences {res['build_seconds']:.1f} s, fit {res['fit_seconds']:.1f} s (fits: {fits}; "
+              f"kernel {res['kernel_seconds']:.1f} s, CPU {res['fit_cpu_seconds']:.1f} s){als}; peak {res['peak_mib']:.0f} MiB "
               f"[process {res['process_seconds']:.0f} s]", flush=True)
 
-    base = results[0]
+    agg = [_aggregate([r for r in results if r["size"] == n]) for n in sizes if any(r["size"] == n for r in results)]
+    base = agg[0]
+    base_build = base["build_seconds"] / base["size"]
+    base_fit = base["fit_seconds"] / base["n_tokens"]
     rows = []
-    for r in results:
-        b_tok = r["build_seconds"] / r["size"]
-        f_tok = r["fit_seconds"] / r["n_tokens"]
+    for r in agg:
+        rel = [t / r["n_tokens"] / base_fit for t in r["round_fit_seconds"]]
         rows.append([
             C.human(r["size"]), f"{r['n_users']:,}", f"{r['n_items']:,}",
             f"{r['build_seconds']:.2f}", f"{C.human(r['size'] / r['build_seconds'])}",
-            f"{r['fit_seconds']:.2f}", f"{r['kernel_seconds']:.2f}", f"{r['fit_cpu_seconds']:.2f}",
+            f"{r['fit_seconds']:.2f}", f"{r['n_fits']}", f"{r['kernel_seconds']:.2f}", f"{r['fit_cpu_seconds']:.2f}",
             C.human(r["n_tokens"] / r["fit_seconds"]),
             C.human(r["pairs"] / r["fit_seconds"]),
-            f"{b_tok / (base['build_seconds'] / base['size']):.2f}",
-            f"{f_tok / (base['fit_seconds'] / base['n_tokens']):.2f}",
+            f"{r['build_seconds'] / r['size'] / base_build:.2f}",
+            f"{r['fit_seconds'] / r['n_tokens'] / base_fit:.2f}",
+            f"{min(rel):.2f}-{max(rel):.2f}",
             f"{r['data_rss_mib']:.0f}", f"{r['build_peak_mib']:.0f}", f"{r['fit_peak_mib']:.0f}",
             f"{max(r['build_peak_mib'], r['fit_peak_mib']) - r['data_rss_mib']:.0f}", f"{r['peak_mib']:.0f}",
         ])
-    print("\n## item2vec (build_sequences + 1 epoch)\n")
+    print(f"\n## item2vec (build_sequences + 1 epoch), medians over {args.rounds} round(s)\n")
     print(C.markdown_table(
-        ["events", "users", "items", "build s", "build events/s", "fit s", "kernel s", "fit CPU s", "fit tokens/s", "fit pairs/s",
-         "build s/token (rel.)", "fit s/token (rel.)", "RSS data MiB", "peak build MiB", "peak fit MiB",
-         "build+fit over data MiB", "peak process MiB"], rows))
+        ["events", "users", "items", "build s", "build events/s", "fit s", "fits", "kernel s", "fit CPU s", "fit tokens/s",
+         "fit pairs/s", "build s/token (rel.)", "fit s/token (rel.)", "fit s/token per round (rel.)", "RSS data MiB",
+         "peak build MiB", "peak fit MiB", "build+fit over data MiB", "peak process MiB"], rows))
     als_rows = []
-    for r in results:
+    for r in agg:
         if "als_fit_seconds" not in r:
             continue
         i2v = r["build_seconds"] + r["fit_seconds"]

@@ -263,7 +263,7 @@ class Item2Vec:
                 sgns_epoch(seqs.items, seqs.offsets, blocks, W, C, keep, prob, alias, hard,
                            self.window, self.shrink_windows, self.context == "set", self.max_set_contexts,
                            self.negative, self.shared_negatives, float(self.alpha), float(self.min_alpha), epoch, self.epochs,
-                           np.uint64(seed), sig, logsig, block_loss, block_pairs)
+                           np.uint64(seed), sig, logsig, block_loss, block_pairs, threads)
                 self.training_seconds_ += time.perf_counter() - t0
                 pairs = int(block_pairs.sum())
                 if epoch == 0 and pairs == 0:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit, prange
 from scipy import stats
 
+from item2vec._atomics import fetch_add
 from item2vec._kernels import (
     MAX_EXP, TABLE_SIZE, block_seed, draw_noise_samples, make_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables,
 )  # fmt: skip
@@ -74,7 +76,7 @@ def run_kernel(seq, W, C, prob, alias, negative, lr, seed, window=1, shrink=Fals
     loss, pairs = np.zeros(1), np.zeros(1, np.int64)
     W, C = W.copy(), C.copy()
     sgns_epoch(items, offsets, np.array([0, 1], np.int64), W, C, keep, prob, alias, no_hard_negatives(),
-               window, shrink, set_mode, max_ctx, negative, False, lr, lr, 0, 1, np.uint64(seed), sig, logsig, loss, pairs)
+               window, shrink, set_mode, max_ctx, negative, False, lr, lr, 0, 1, np.uint64(seed), sig, logsig, loss, pairs, 1)
     return W, C, float(loss[0]), int(pairs[0])
 
 
@@ -181,9 +183,34 @@ def test_shared_negatives_weight_by_context_count():
         Wk, Ck = W.copy(), np.zeros_like(W)
         sgns_epoch(items, np.array([0, 3], np.int64), np.array([0, 1], np.int64), Wk, Ck, np.ones(V, np.float32),
                    prob, alias, no_hard_negatives(), 2, False, False, 20, 4, shared, 0.05, 0.05, 0, 1,
-                   np.uint64(5), sig, logsig, loss, pairs)
+                   np.uint64(5), sig, logsig, loss, pairs, 1)
         out[shared] = (Wk, Ck, pairs[0], loss[0])
     assert out[True][2] == out[False][2] == 6  # same positive pairs
     assert np.isfinite(out[True][0]).all() and not np.array_equal(out[True][0], out[False][0])
     # loss is on the same scale: m-weighted shared negatives stand for m per-pair negatives
     assert 0.5 < out[True][3] / out[False][3] < 2.0
+
+
+@njit(parallel=True)
+def _claim_all(counter, seen, n_workers):
+    for _w in prange(n_workers):
+        while True:
+            v = fetch_add(counter, 1)
+            if v >= seen.shape[0]:
+                break
+            seen[v] += 1
+
+
+def test_fetch_add_hands_out_every_number_once():
+    seen = np.zeros(200_000, np.int64)
+    counter = np.zeros(1, np.int64)
+    _claim_all(counter, seen, 4)
+    assert (seen == 1).all()  # no number lost or handed out twice, whatever the interleaving
+    assert counter[0] == seen.size + 4  # each worker's final, failing claim also counted
+    c = np.array([5], np.int64)
+    assert _fetch_old(c) == 5 and c[0] == 12
+
+
+@njit
+def _fetch_old(c):
+    return fetch_add(c, np.int32(7))  # any integer type is widened to int64

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 
+import numba
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,6 +75,18 @@ def test_two_threads_train_and_loss_decreases():
     assert m.loss_history_[-1] < m.loss_history_[0]
     assert np.isfinite(m.item_vectors_).all()
 
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+def test_two_threads_train_every_block_once_in_corpus_order():
+    # Blocks are claimed in corpus order, so the learning rate decays with the
+    # global progress: the first-epoch loss matches one thread's. (prange's
+    # static halves started the second thread mid-schedule: +0.04 here.)
+    seqs = cluster_sequences(n_seq=8000, seed=4)
+    one = Item2Vec(**{**FAST, "epochs": 1}).fit(seqs)
+    two = Item2Vec(**{**FAST, "epochs": 1, "n_threads": 2}).fit(seqs)
+    assert two.n_pairs_ == one.n_pairs_  # subsampling/windows are per block: every block ran exactly once
+    assert abs(two.loss_history_[0] - one.loss_history_[0]) < 0.01, (one.loss_history_, two.loss_history_)
 
 @pytest.mark.parametrize("alpha", [-1.0, 0.0, 1.0])
 def test_any_real_ns_exponent_trains(alpha):
