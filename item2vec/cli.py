@@ -24,9 +24,9 @@ from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError  # noqa
 from .model_io import ModelFileError  # noqa: E402
 from .tuning import MODEL_NAMES, parse_metric, settable_params  # noqa: E402
 from .workflows import (  # noqa: E402
-    DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, _check_output, _header, _params_text, _title, convert_ids, load_data, load_titles,
-    make_split, model_params, render_table, run_evaluate, run_recommend, run_similar, run_train, run_tune,
-    write_results,
+    DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, convert_ids, item_title, load_data, load_titles,
+    make_split, model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
+    run_tune, write_results,
 )
 
 __all__ = [
@@ -152,7 +152,7 @@ def _data_args(args: argparse.Namespace, progress: bool) -> Data:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    _check_output(args.output)
+    check_output_path(args.output)
     overrides = parse_settings(args.set, args.models)
     model_params(args.models, overrides)  # fail on bad values before loading anything
     progress = not args.quiet
@@ -163,7 +163,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                          threads=args.threads, progress=progress)
     from .evaluation import format_table
 
-    print(_header(data, split, args.split, args.stage))
+    print(run_header(data, split, args.split, args.stage))
     print(format_table(table))
     if args.output:
         params = {m: {k: v for k, v in p.items() if k != "item_groups"} for m, p in params.items()}
@@ -213,7 +213,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     items = convert_ids(model, args.items)
     titles = _titles_args(args)
     for n, (query, table) in enumerate(run_similar(model, items, args.k, titles)):
-        name = _title(titles, query)
+        name = item_title(titles, query)
         print(("\n" if n else "") + f"items similar to {query}" + (f" ({name})" if name else "") + ":")
         print(render_table(table))
     return 0
@@ -238,7 +238,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    _check_output(args.output)
+    check_output_path(args.output)
     metric = args.metric or f"ndcg@{args.k[0]}"
     try:
         mname, mk = parse_metric(metric)
@@ -255,7 +255,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     split = make_split(data.interactions, args.split, args.seed)
     results = run_tune(split, args.models, trials=args.trials, seed=args.seed, metric=metric, ks=args.k,
                        spaces=spaces, fixed=fixed, threads=args.threads, progress=progress)
-    print(_header(data, split, args.split, "val"))
+    print(run_header(data, split, args.split, "val"))
     print(f"random search: {args.trials} trial(s) per model, fit on train, scored on val by {metric}; "
           f"the best setting is refit on train+val and scored on test")
     best_rows, out_rows = [], []
@@ -263,7 +263,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         best_rows.append({"model": result.model, "trials": result.n_trials, f"val {metric}": result.best_score,
                           f"test {metric}": scores.get(metric, math.nan),
                           **{f"test {m}@{mk}": scores.get(f"{m}@{mk}", math.nan) for m in ("recall", "hit")},
-                          "best params": _params_text({k: v for k, v in result.best_params.items()
+                          "best params": params_text({k: v for k, v in result.best_params.items()
                                                        if k in result.space or k in result.fixed})})
         out_rows.append({"model": result.model, "kind": "best", "val_score": result.best_score,
                          **{f"test_{k}": v for k, v in scores.items()}, "params": result.best_params})
@@ -280,7 +280,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             top = result.top(5)
             shown = pd.DataFrame({"trial": top["trial"], metric: top[metric],
                                   "fit s": top["fit_seconds"],
-                                  "params": [_params_text({k: r[k] for k in result.space})
+                                  "params": [params_text({k: r[k] for k in result.space})
                                              for r in top.to_dict("records")]})
             print(f"\ntop trials of {result.model} (val {metric}):")
             print(render_table(shown, column_decimals={"fit s": 2}))

@@ -39,7 +39,8 @@ class CLIError(Exception):
 
 
 
-def _check_output(path: str | None) -> None:
+def check_output_path(path: str | None) -> None:
+    """Reject an ``--output`` file name that does not end in .json or .csv (before any work is done)."""
     if path is not None and Path(path).suffix.lower() not in (".json", ".csv"):
         raise CLIError(f"--output {path!r}: the file name must end in .json or .csv")
 
@@ -157,7 +158,8 @@ def load_titles(dataset: str | None, data_dir: str | None = None, seed: int = 0,
     return dict(zip(data.items["item"].tolist(), data.items["title"].astype(str).tolist()))
 
 
-def _title(titles: dict[Any, str] | None, item: Any) -> str:
+def item_title(titles: dict[Any, str] | None, item: Any) -> str:
+    """The title of ``item`` in ``titles`` ("" when there are no titles)."""
     if not titles:
         return ""
     if item in titles:
@@ -173,7 +175,7 @@ def _result_frame(ids: np.ndarray, scores: np.ndarray, titles: dict[Any, str] | 
     ids, scores = ids[keep], scores[keep]
     frame = pd.DataFrame({"rank": np.arange(1, ids.size + 1), "item": ids.tolist(), "score": scores.astype(float)})
     if titles is not None:
-        frame["title"] = [_title(titles, i) for i in frame["item"]]
+        frame["title"] = [item_title(titles, i) for i in frame["item"]]
     return frame
 
 
@@ -228,7 +230,7 @@ def _jsonable(value: Any) -> Any:
 def write_results(path: str, rows: list[dict[str, Any]], config: dict[str, Any]) -> Path:
     """JSON ``{"config": ..., "results": rows}`` or CSV (one line per row), by extension."""
     out = Path(path)
-    _check_output(path)
+    check_output_path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".json":
         out.write_text(json.dumps({"config": _jsonable(config), "results": _jsonable(rows)}, indent=2) + "\n")
@@ -258,12 +260,14 @@ def render_table(df: pd.DataFrame, decimals: int = 4, column_decimals: dict[str,
     return "\n".join([header, "-" * len(header)] + [line(r) for r in cells])
 
 
-def _params_text(params: dict[str, Any]) -> str:
+def params_text(params: dict[str, Any]) -> str:
+    """``name=value`` pairs for a table cell (the bulky ``item_groups`` left out)."""
     return " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in params.items()
                     if k != "item_groups")
 
 
-def _header(data: Data, split: Any, split_name: str, stage: str) -> str:
+def run_header(data: Data, split: Any, split_name: str, stage: str) -> str:
+    """One line naming the dataset, split, stage and sizes, printed above a run's table."""
     df = data.interactions
     fitted = split.fit_data(stage)
     return (f"dataset {data.name} | split {split_name} ({stage}) | {df['user'].nunique():,} users | "

@@ -11,7 +11,6 @@ import pytest
 
 from item2vec import __version__
 from item2vec import cli
-from item2vec import datasets as ds
 from item2vec.synthetic import make_synthetic
 
 # Tiny synthetic data and short training keep every run well under a second or two.
