@@ -109,3 +109,24 @@ def test_ten_million_rows_vectorised():
     assert seqs.n_tokens == n and len(seqs) == df["user"].nunique()
     first = seqs[0]
     assert first.dtype == np.int32
+
+
+@pytest.mark.parametrize("presorted", [False, True])
+def test_order_equals_lexsort_with_ties_and_sessions(presorted):
+    # build_sequences sorts with a counting sort by user + per-user merge sort;
+    # it must give exactly np.lexsort's stable (user, time) order.
+    rng = np.random.default_rng(7)
+    n = 5000
+    df = pd.DataFrame({"user": rng.choice(np.array(["u%d" % i for i in range(97)]), n),
+                       "item": rng.integers(0, 300, n), "timestamp": rng.integers(0, 40, n).astype(float)})
+    if presorted:
+        df = df.sort_values(["user", "timestamp"], kind="stable").reset_index(drop=True)
+    seqs = build_sequences(df, time_col="timestamp", session_gap=3, min_length=1)
+    ucodes, uniques = pd.factorize(df["user"], sort=False)
+    t = df["timestamp"].to_numpy()
+    order = np.lexsort((t, ucodes))
+    u, ts, it = ucodes[order], t[order], df["item"].to_numpy()[order]
+    cut = np.flatnonzero(np.r_[True, (u[1:] != u[:-1]) | (np.diff(ts) > 3)])
+    expected = [list(x) for x in np.split(it, cut[1:])]
+    assert as_lists(seqs) == expected
+    assert list(seqs.users) == list(uniques[u[cut]])
