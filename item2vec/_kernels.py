@@ -290,12 +290,7 @@ def _train_block(
     window, shrink, set_mode, max_contexts, negative, shared, lr_start, lr_end, epoch, total, span,
     state, sig, logsig, buf, ctx, negs, pf, neu,
 ):  # fmt: skip
-    """Sequences ``s0:s1`` (one block); returns (state, loss, pairs, buf), ``buf`` grown if needed."""
-    longest = 0
-    for s in range(s0, s1):
-        longest = max(longest, offsets[s + 1] - offsets[s])
-    if longest > buf.shape[0]:
-        buf = np.empty(longest, dtype=np.int32)
+    """Sequences ``s0:s1`` (one block) from random state ``state``; returns (loss, pairs). ``buf`` fits the longest sequence."""
     loss = 0.0
     pairs = 0
     for s in range(s0, s1):
@@ -347,7 +342,7 @@ def _train_block(
                     state, l = _train_pair(W, C, ctx[t], c, negative, alias_prob, alias_idx, hard, lr, neu, sig, logsig, state, negs, pf)
                     loss += l
             pairs += m
-    return state, loss, pairs, buf
+    return loss, pairs
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -394,19 +389,22 @@ def sgns_epoch(
     D = W.shape[1]
     total = np.float64(offsets[offsets.shape[0] - 1])
     span = np.float64(epochs) * total
+    longest = 0
+    for s in range(offsets.shape[0] - 1):
+        longest = max(longest, offsets[s + 1] - offsets[s])
     n_workers = max(1, min(n_workers, n_blocks))
     next_block = np.zeros(1, dtype=np.int64)
     for _worker in prange(n_workers):
+        buf = np.empty(longest, dtype=np.int32)
         ctx = np.empty(max(2 * window, max_contexts, 1), dtype=np.int32)
         negs = np.empty(max(negative, 1), dtype=np.int64)
         pf = np.empty(max(negative, 1), dtype=np.float32)
         neu = np.empty(D, dtype=np.float32)
-        buf = np.empty(0, dtype=np.int32)
         while True:
             b = fetch_add(next_block, 1)
             if b >= n_blocks:
                 break
-            state, loss, pairs, buf = _train_block(
+            loss, pairs = _train_block(
                 items, offsets, blocks[b], blocks[b + 1], W, C, keep_prob, alias_prob, alias_idx, hard,
                 window, shrink, set_mode, max_contexts, negative, shared, lr_start, lr_end, epoch, total, span,
                 block_seed(seed, epoch, b), sig, logsig, buf, ctx, negs, pf, neu,
