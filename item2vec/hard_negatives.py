@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from ._kernels import HardNegatives
 from .scoring import normalize_rows
-from .sequences import Sequences
+from .sequences import Sequences, stable_group_order
 from .vocab import Vocabulary
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,9 +76,7 @@ def groups_to_frame(item_groups: Any) -> pd.DataFrame:
 
 
 def _csr(keys: np.ndarray, values: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.lexsort((values, keys))
-    ptr = np.zeros(n_keys + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys, minlength=n_keys), out=ptr[1:])
+    order, ptr = stable_group_order(keys, n_keys, values, True)
     return ptr, values[order]
 
 

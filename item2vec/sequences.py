@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from .vocab import Vocabulary, as_id_array
+from .vocab import Vocabulary, as_id_array, count_codes
 
-__all__ = ["Sequences", "build_sequences"]
+__all__ = ["Sequences", "build_sequences", "stable_group_order"]
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ def _from_frame(
         raise ValueError(f"user column {user_col!r} contains {int(users_raw.isna().sum())} missing value(s)")
     ucodes, uniques = pd.factorize(users_raw, sort=False)
     t = _time_as_seconds(df[time_col], time_col) if time_col is not None else np.zeros(0)
-    order, user_starts = _user_time_order(ucodes, len(uniques), t, time_col is not None)
+    order, user_starts = stable_group_order(ucodes, len(uniques), t, time_col is not None)
     del ucodes
     items = items[order]
     new_seq = np.zeros(items.size, dtype=bool)
@@ -234,35 +234,34 @@ def _from_frame(
 
 
 @njit(cache=True)
-def _user_time_order(ucodes, n_users, t, by_time):
-    """Stable order of events by user code, then (if ``by_time``) by ``t``; and each user's first position.
+def stable_group_order(keys, n_keys, values, by_value):
+    """Stable order by ``keys``, then (if ``by_value``) by ``values``; and each key's first position.
 
-    Equals ``np.lexsort((t, ucodes))`` (ties keep input order) but runs in
-    linear time: a counting sort by user, then a merge sort of each user's
-    events by time, skipped for users whose events are already in time order.
-    ``ucodes`` are ``0..n_users-1`` with every code present (``pd.factorize``).
+    Returns ``(order, starts)``: ``order`` equals ``np.lexsort((values, keys))``
+    (ties keep input order; ``np.argsort(keys, kind="stable")`` without
+    ``by_value``) and key ``k`` owns ``order[starts[k]:starts[k + 1]]``. Runs in
+    linear time: a counting sort by key, then a merge sort of each key's
+    entries by value, skipped where they are already in order. ``keys`` are
+    in ``[0, n_keys)``.
     """
-    n = ucodes.shape[0]
-    starts = np.zeros(n_users + 1, dtype=np.int64)
-    for i in range(n):
-        starts[ucodes[i] + 1] += 1
-    for u in range(n_users):
-        starts[u + 1] += starts[u]
+    n = keys.shape[0]
+    starts = np.zeros(n_keys + 1, dtype=np.int64)
+    starts[1:] = np.cumsum(count_codes(keys, n_keys))
     order = np.empty(n, dtype=np.int64)
     fill = starts[:-1].copy()
     for i in range(n):
-        u = ucodes[i]
-        order[fill[u]] = i
-        fill[u] += 1
-    if by_time:
-        for u in range(n_users):
-            a, b = starts[u], starts[u + 1]
-            for k in range(a + 1, b):
-                if t[order[k]] < t[order[k - 1]]:
+        k = keys[i]
+        order[fill[k]] = i
+        fill[k] += 1
+    if by_value:
+        for k in range(n_keys):
+            a, b = starts[k], starts[k + 1]
+            for j in range(a + 1, b):
+                if values[order[j]] < values[order[j - 1]]:
                     seg = order[a:b].copy()
-                    idx = np.argsort(t[seg], kind="mergesort")
-                    for j in range(b - a):
-                        order[a + j] = seg[idx[j]]
+                    idx = np.argsort(values[seg], kind="mergesort")
+                    for m in range(b - a):
+                        order[a + m] = seg[idx[m]]
                     break
     return order, starts
 
