@@ -16,7 +16,7 @@ from . import __version__
 from ._kernels import make_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables
 from .model_io import ModelFileError, read_model, write_model
 from .params import validate_params
-from .sampling import alias_table, keep_probabilities, noise_distribution
+from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 from .scoring import encode_histories, normalize_rows, profiles, top_k_scores
 from .sequences import Sequences, build_sequences
 from .vocab import Vocabulary
@@ -235,7 +235,7 @@ class Item2Vec:
         W -= np.float32(0.5)
         W /= np.float32(D)
         C = np.zeros((V, D), dtype=np.float32)
-        prob, alias = alias_table(noise_distribution(seqs.vocab.counts, self.ns_exponent))
+        noise = pack_alias(*alias_table(noise_distribution(seqs.vocab.counts, self.ns_exponent)))
         keep = keep_probabilities(seqs.vocab.counts, self.sample)
         sig, logsig = sigmoid_tables()
         blocks = make_blocks(seqs.offsets, min(1 << 16, max(1, seqs.n_tokens // BLOCK_TOKENS)))
@@ -260,7 +260,7 @@ class Item2Vec:
                     hard = hard_sampler(self, epoch)
                     self.mining_seconds_ += time.perf_counter() - t0
                 t0 = time.perf_counter()
-                sgns_epoch(seqs.items, seqs.offsets, blocks, W, C, keep, prob, alias, hard,
+                sgns_epoch(seqs.items, seqs.offsets, blocks, W, C, keep, noise, hard,
                            self.window, self.shrink_windows, self.context == "set", self.max_set_contexts,
                            self.negative, self.shared_negatives, float(self.alpha), float(self.min_alpha), epoch, self.epochs,
                            np.uint64(seed), sig, logsig, block_loss, block_pairs, threads)

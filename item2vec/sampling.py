@@ -2,6 +2,7 @@
 
 * Negative ("noise") distribution ``P(i) ∝ count_i ** alpha`` stored as a Walker
   alias table: one draw costs O(1) (one uniform index and one biased coin).
+  The kernel reads it packed into one ``uint64`` per bucket (:func:`pack_alias`).
 * Frequent-item subsampling keep probabilities (word2vec's formula).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["noise_distribution", "alias_table", "keep_probabilities"]
+__all__ = ["noise_distribution", "alias_table", "pack_alias", "keep_probabilities"]
 
 
 def noise_distribution(counts: np.ndarray, ns_exponent: float) -> np.ndarray:
@@ -78,6 +79,42 @@ def _vose(scaled):
         scaled[g] = (scaled[g] + scaled[s]) - 1.0
         ns, nl = _push(g, scaled, small, ns, large, nl)
     return prob, alias  # leftovers keep prob 1 and alias to themselves (1 up to rounding)
+
+
+def pack_alias(prob: np.ndarray, alias: np.ndarray) -> np.ndarray:
+    """Pack an alias table into one ``uint64`` per bucket for the kernel.
+
+    Bucket ``i`` holds ``threshold << 32 | alias[i]`` with
+    ``threshold = ceil(prob[i] * 2**32)``: for a 32-bit coin ``u``,
+    ``u < threshold`` exactly when ``u / 2**32 < prob[i]``, so the packed table
+    makes the same choices as the float test on the same random bits, with one
+    load instead of two. Thresholds are capped at ``2**32 - 1``: a bucket with
+    ``prob == 1`` must alias to itself (Vose's construction guarantees it), so
+    its one coin above the cap still picks ``i``; a bucket with ``prob``
+    within ``2**-32`` of 1 picks its alias on that coin (a ``2**-32`` change).
+
+    Raises
+    ------
+    ValueError
+        If the arrays differ in length, ``prob`` is outside [0, 1], an alias
+        is out of range, or a bucket with ``prob == 1`` aliases elsewhere.
+    """
+    prob = np.asarray(prob, dtype=np.float64)
+    alias = np.asarray(alias)
+    n = prob.size
+    if prob.ndim != 1 or alias.shape != prob.shape:
+        raise ValueError(f"prob and alias must be 1-D arrays of equal length, got shapes {prob.shape} and {alias.shape}")
+    if not ((prob >= 0) & (prob <= 1)).all():
+        raise ValueError("alias probabilities must lie in [0, 1]")
+    if n and not ((alias >= 0) & (alias < n)).all():
+        raise ValueError(f"alias entries must lie in [0, {n})")
+    if n >= 1 << 32:
+        raise ValueError(f"a packed alias table holds at most 2**32 - 1 buckets, got {n}")
+    full = prob >= 1.0
+    if (alias[full] != np.flatnonzero(full)).any():
+        raise ValueError("a bucket with probability 1 must alias to itself")
+    threshold = np.minimum(np.ceil(prob * 4294967296.0), 4294967295.0).astype(np.uint64)
+    return (threshold << np.uint64(32)) | alias.astype(np.uint64)
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
         ("quality.py", True, True, "recall@10"),
         ("scale.py", False, False, "fit tokens/s"),
         ("hard_negatives.py", False, False, "| synthetic | mined |"),
+        ("kernel_ab.py", False, False, "median ratio new/old"),
     ],
 )
 def test_benchmark_quick_mode(script, needs_gensim, needs_movielens, expect, request):

@@ -11,7 +11,7 @@ from item2vec import Item2Vec, Vocabulary, build_sequences
 from item2vec._kernels import draw_negative_samples, no_hard_negatives
 from item2vec.hard_negatives import (cooccurrence_counts, group_candidates, item_sequence_index, mine_neighbors,
                                      mined_candidates, mining_pool)
-from item2vec.sampling import alias_table, noise_distribution
+from item2vec.sampling import alias_table, noise_distribution, pack_alias
 
 FAST = dict(vector_size=16, epochs=3, n_threads=1, random_state=0, verbose=False)
 
@@ -26,7 +26,7 @@ def test_group_draws_stay_in_group_weighted_by_popularity(vocab):
     hard = group_candidates(vocab, groups, ns_exponent=0.75, ratio=1.0)
     prob, alias = alias_table(noise_distribution(vocab.counts, 0.75))
     c, o, n = 9, 2, 200_000
-    items, is_hard = draw_negative_samples(c, o, prob, alias, hard, n, 7)
+    items, is_hard = draw_negative_samples(c, o, pack_alias(prob, alias), hard, n, 7)
     assert is_hard.all()
     drawn = items[items >= 0]
     assert set(drawn.tolist()) <= {0, 4, 6, 8}  # even group, minus the positive 2
@@ -42,7 +42,7 @@ def test_hard_ratio_sets_the_share_of_hard_draws(vocab):
     groups = {i: ["a", "b"] if i < 5 else ["b"] for i in range(10)}
     hard = group_candidates(vocab, groups, ns_exponent=0.0, ratio=0.3)
     prob, alias = alias_table(noise_distribution(vocab.counts, 0.75))
-    _, is_hard = draw_negative_samples(0, 1, prob, alias, hard, 100_000, 3)
+    _, is_hard = draw_negative_samples(0, 1, pack_alias(prob, alias), hard, 100_000, 3)
     assert abs(is_hard.mean() - 0.3) < 0.01
 
 
@@ -55,7 +55,7 @@ def test_noise_part_of_a_mixed_draw_keeps_the_noise_distribution(vocab, ratio):
     prob, alias = alias_table(p)
     hard = group_candidates(vocab, {i: "all" for i in range(10)}, ns_exponent=0.75, ratio=ratio)
     o, n = 9, 400_000
-    items, is_hard = draw_negative_samples(8, o, prob, alias, hard, n, 11)
+    items, is_hard = draw_negative_samples(8, o, pack_alias(prob, alias), hard, n, 11)
     noise = items[~is_hard]
     observed = np.bincount(np.where(noise < 0, o, noise), minlength=10)  # a skipped draw was the positive
     assert stats.chisquare(observed, p * noise.size).pvalue > 1e-4

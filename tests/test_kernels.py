@@ -7,11 +7,11 @@ import pytest
 from numba import njit, prange
 from scipy import stats
 
-from item2vec._atomics import fetch_add
+from item2vec._intrinsics import fetch_add, prefetch_row
 from item2vec._kernels import (
     MAX_EXP, TABLE_SIZE, block_seed, draw_noise_samples, make_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables,
 )  # fmt: skip
-from item2vec.sampling import alias_table, keep_probabilities, noise_distribution
+from item2vec.sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 
 M64 = (1 << 64) - 1
 
@@ -31,29 +31,32 @@ def reference_epoch(seq, W, C, prob, alias, negative, lr, seed):
     """Plain-Python SGNS for one sequence, window 1, no shrink, no subsampling.
 
     word2vec.c's order: for each center c and each context o, W[o] predicts C[c]
-    and the negatives; W[o] gets its gradient at the end of the pair.
+    and the negatives; W[o] gets its gradient at the end of the pair. All
+    scores of a pair are taken before its first update.
     """
     sig, logsig = sigmoid_tables()
     W, C = W.copy(), C.copy()
+    repeats = 0  # pairs that drew one row twice (where scoring before updating matters)
     state = int(block_seed(seed, 0, 0))
     n = prob.size
 
     def index(f):
         return 0 if f <= -MAX_EXP else TABLE_SIZE - 1 if f >= MAX_EXP else int((f + MAX_EXP) * (TABLE_SIZE / (2 * MAX_EXP)))
 
-    def step(c, t, label, neu):
-        f = float(np.dot(W[c].astype(np.float64), C[t].astype(np.float64)))
-        k = index(f)
-        g = lr * (1.0 - sig[k]) if label else -lr * sig[k]
-        neu += g * C[t]
-        C[t] += np.float32(g) * W[c]
+    def pair(o, rows):
+        scores = [float(np.dot(W[o].astype(np.float64), C[t].astype(np.float64))) for t in rows]
+        neu = np.zeros(W.shape[1], dtype=np.float64)
+        for k, (t, f) in enumerate(zip(rows, scores)):
+            g = lr * (1.0 - sig[index(f)]) if k == 0 else -lr * sig[index(f)]
+            neu += g * C[t]
+            C[t] += np.float32(g) * W[o]
+        W[o] += neu.astype(np.float32)
 
     for i, c in enumerate(seq):
         for j in (i - 1, i + 1):
             if not 0 <= j < len(seq):
                 continue
             o = seq[j]
-            neu = np.zeros(W.shape[1], dtype=np.float64)
             draws = []
             for _ in range(negative):
                 state, r = py_next(state)
@@ -61,11 +64,9 @@ def reference_epoch(seq, W, C, prob, alias, negative, lr, seed):
                 draw = idx if (r & 0xFFFFFFFF) / 2**32 < prob[idx] else int(alias[idx])
                 if draw != c:
                     draws.append(draw)
-            step(o, c, True, neu)
-            for draw in draws:
-                step(o, draw, False, neu)
-            W[o] += neu.astype(np.float32)
-    return W, C
+            pair(o, [c] + draws)
+            repeats += len(set(draws)) < len(draws)
+    return W, C, repeats
 
 
 def run_kernel(seq, W, C, prob, alias, negative, lr, seed, window=1, shrink=False, set_mode=False, keep=None, max_ctx=20):
@@ -75,7 +76,7 @@ def run_kernel(seq, W, C, prob, alias, negative, lr, seed, window=1, shrink=Fals
     sig, logsig = sigmoid_tables()
     loss, pairs = np.zeros(1), np.zeros(1, np.int64)
     W, C = W.copy(), C.copy()
-    sgns_epoch(items, offsets, np.array([0, 1], np.int64), W, C, keep, prob, alias, no_hard_negatives(),
+    sgns_epoch(items, offsets, np.array([0, 1], np.int64), W, C, keep, pack_alias(prob, alias), no_hard_negatives(),
                window, shrink, set_mode, max_ctx, negative, False, lr, lr, 0, 1, np.uint64(seed), sig, logsig, loss, pairs, 1)
     return W, C, float(loss[0]), int(pairs[0])
 
@@ -88,8 +89,9 @@ def test_kernel_matches_reference_updates():
     prob, alias = alias_table(noise_distribution(np.arange(1, V + 1), 0.75))
     seq = [0, 3, 5, 3, 6]
     Wk, Ck, loss, pairs = run_kernel(seq, W, C, prob, alias, negative=3, lr=0.1, seed=11)
-    Wr, Cr = reference_epoch(seq, W, C, prob, alias, negative=3, lr=0.1, seed=11)
+    Wr, Cr, repeats = reference_epoch(seq, W, C, prob, alias, negative=3, lr=0.1, seed=11)
     assert pairs == 8
+    assert repeats > 0  # the data exercises a negative drawn twice for one pair
     assert not np.allclose(Wk, W)  # something was learned
     np.testing.assert_allclose(Wk, Wr, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(Ck, Cr, rtol=1e-4, atol=1e-6)
@@ -135,7 +137,7 @@ def test_noise_sampler_frequencies_match_count_power(alpha):
     np.testing.assert_allclose(p, counts**alpha / (counts**alpha).sum(), rtol=1e-12)
     prob, alias = alias_table(p)
     n = 400_000
-    draws = draw_noise_samples(prob, alias, n, 123)
+    draws = draw_noise_samples(pack_alias(prob, alias), n, 123)
     observed = np.bincount(draws, minlength=counts.size)
     chi2, pval = stats.chisquare(observed, p * n)
     assert pval > 1e-4, (alpha, observed, p * n)
@@ -147,6 +149,46 @@ def test_alias_table_is_exact():
     implied = prob.copy()
     np.add.at(implied, alias, 1.0 - prob)
     np.testing.assert_allclose(implied / p.size, p, atol=1e-12)
+
+
+def test_packed_alias_makes_the_float_tests_choices():
+    p = noise_distribution(np.array([5, 1, 1, 20, 3, 1000, 2]), 0.75)
+    prob, alias = alias_table(p)
+    packed = pack_alias(prob, alias)
+    assert packed.dtype == np.uint64 and packed.shape == prob.shape
+    np.testing.assert_array_equal(packed & np.uint64(0xFFFFFFFF), alias)
+    threshold = packed >> np.uint64(32)
+    coins = np.random.default_rng(0).integers(0, 2**32, size=(20_000, 1), dtype=np.uint64)
+    np.testing.assert_array_equal(coins < threshold, coins / 2**32 < prob)
+    np.testing.assert_array_equal(draw_noise_samples(packed, 5, 9) >= 0, True)
+
+
+def test_pack_alias_rejects_inconsistent_tables():
+    with pytest.raises(ValueError, match="equal length"):
+        pack_alias(np.ones(3), np.arange(2))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        pack_alias(np.array([0.5, 1.5]), np.arange(2))
+    with pytest.raises(ValueError, match=r"\[0, 2\)"):
+        pack_alias(np.array([0.5, 1.0]), np.array([2, 1]))
+    with pytest.raises(ValueError, match="alias to itself"):
+        pack_alias(np.array([0.5, 1.0]), np.array([1, 0]))
+
+
+@njit
+def _prefetch_every_row(M):
+    total = 0.0
+    for i in range(M.shape[0]):
+        prefetch_row(M, i)
+        prefetch_row(M, np.int32(i))
+        total += M[i, 0]
+    return total
+
+
+def test_prefetch_row_is_only_a_hint():
+    M = np.arange(3 * 37, dtype=np.float32).reshape(3, 37)  # rows not a multiple of a cache line
+    before = M.copy()
+    assert _prefetch_every_row(M) == before[:, 0].sum()
+    np.testing.assert_array_equal(M, before)
 
 
 def test_keep_probability_formula():
@@ -182,7 +224,7 @@ def test_shared_negatives_weight_by_context_count():
         loss, pairs = np.zeros(1), np.zeros(1, np.int64)
         Wk, Ck = W.copy(), np.zeros_like(W)
         sgns_epoch(items, np.array([0, 3], np.int64), np.array([0, 1], np.int64), Wk, Ck, np.ones(V, np.float32),
-                   prob, alias, no_hard_negatives(), 2, False, False, 20, 4, shared, 0.05, 0.05, 0, 1,
+                   pack_alias(prob, alias), no_hard_negatives(), 2, False, False, 20, 4, shared, 0.05, 0.05, 0, 1,
                    np.uint64(5), sig, logsig, loss, pairs, 1)
         out[shared] = (Wk, Ck, pairs[0], loss[0])
     assert out[True][2] == out[False][2] == 6  # same positive pairs
