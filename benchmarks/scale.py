@@ -88,17 +88,33 @@ def _worker(job: dict) -> dict:
     out["n_sequences"] = len(seqs)
     out["n_items"] = len(seqs.vocab)
 
+    def fit_repeatedly(sequences, min_seconds: float) -> list[tuple[float, float, float]]:
+        """(wall, CPU, kernel) seconds of fits, repeated until they ran ``min_seconds`` (at most 10)."""
+        fits: list[tuple[float, float, float]] = []
+        while not fits or (sum(f[0] for f in fits) < min_seconds and len(fits) < 10):
+            model = Item2Vec(vector_size=64, window=5, negative=5, ns_exponent=0.75, sample=1e-3, min_count=1,
+                             epochs=1, n_threads=threads, random_state=0, verbose=False)
+            t0, c0 = time.perf_counter(), time.process_time()
+            model.fit(sequences)
+            fits.append((time.perf_counter() - t0, time.process_time() - c0, float(model.training_seconds_)))
+            out["pairs"] = int(model.n_pairs_)
+        return fits
+
+    # The same process's own first --prefix-check events, fitted before and after
+    # the full fits: a size effect shows in this ratio, the machine's drift between
+    # processes does not.
+    prefix = int(job.get("prefix_check", 0))
+    prefix_fits: list[float] = []
+    if 0 < prefix < n:
+        prefix_seqs = build_sequences(df.iloc[:prefix], time_col="timestamp")
+        prefix_fits += [f[0] / prefix_seqs.n_tokens for f in fit_repeatedly(prefix_seqs, 5.0)]
     # Small sizes fit in a second or two, where the machine's noise is largest:
     # repeat the fit until it has run for --min-fit-seconds (at most 10 fits).
-    fits = []
-    while not fits or (sum(f[0] for f in fits) < job["min_fit_seconds"] and len(fits) < 10):
-        model = Item2Vec(vector_size=64, window=5, negative=5, ns_exponent=0.75, sample=1e-3, min_count=1, epochs=1,
-                         n_threads=threads, random_state=0, verbose=False)
-        t0, c0 = time.perf_counter(), time.process_time()
-        model.fit(seqs)
-        fits.append((time.perf_counter() - t0, time.process_time() - c0, float(model.training_seconds_)))
-        out["pairs"] = int(model.n_pairs_)
-        del model
+    fits = fit_repeatedly(seqs, job["min_fit_seconds"])
+    if prefix_fits:
+        prefix_fits += [f[0] / prefix_seqs.n_tokens for f in fit_repeatedly(prefix_seqs, 5.0)]
+        out["vs_prefix"] = float(np.median([f[0] for f in fits]) / seqs.n_tokens / np.median(prefix_fits))
+        del prefix_seqs
     out["fit_runs"] = [f[0] for f in fits]
     out["fit_seconds"] = float(np.median([f[0] for f in fits]))
     out["fit_cpu_seconds"] = float(np.median([f[1] for f in fits]))
@@ -143,7 +159,7 @@ def _aggregate(runs: list[dict]) -> dict:
     out["n_fits"] = len(every_fit)
     out["fit_seconds"] = float(np.median(every_fit))
     out["round_fit_seconds"] = [r["fit_seconds"] for r in runs]
-    for key in ("build_seconds", "fit_cpu_seconds", "kernel_seconds", "data_rss_mib",
+    for key in ("build_seconds", "fit_cpu_seconds", "kernel_seconds", "data_rss_mib", "vs_prefix",
                 "als_matrix_seconds", "als_fit_seconds", "als_fit_cpu_seconds"):
         if key in out:
             out[key] = float(np.median([r[key] for r in runs]))
@@ -173,6 +189,9 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=1, help="run every size this many times (default 1)")
     p.add_argument("--min-fit-seconds", type=float, default=10.0,
                    help="repeat a size's fit until it has run this long, at most 10 fits (default 10)")
+    p.add_argument("--prefix-check", type=float, default=0,
+                   help="also fit each larger size's own first N events in the same process, before and after its "
+                        "full fits, and report the per-token time ratio (e.g. 1e6; default off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-memory-check", action="store_true",
                    help="run a size even if its projected peak RSS exceeds 80%% of MemAvailable")
@@ -209,13 +228,16 @@ def main(argv=None) -> int:
                 skipped.add(n)
                 continue
         job = dict(size=n, items=args.items, clusters=args.clusters, events_per_user=args.events_per_user,
-                   threads=args.threads, als_max=args.als_max, seed=args.seed, min_fit_seconds=args.min_fit_seconds)
+                   threads=args.threads, als_max=args.als_max, seed=args.seed, min_fit_seconds=args.min_fit_seconds,
+                   prefix_check=int(args.prefix_check))
         res = C.run_worker(os.path.abspath(__file__), job)
         results.append(res)
         als = (f", ALS matrix {res['als_matrix_seconds']:.1f} s + fit {res['als_fit_seconds']:.1f} s "
                f"(CPU {res['als_fit_cpu_seconds']:.1f} s)"
                if "als_fit_seconds" in res else "")
         fits = ", ".join(f"{t:.1f}" for t in res["fit_runs"])
+        if "vs_prefix" in res:
+            fits += f"; s/token {res['vs_prefix']:.2f}x its first {C.human(args.prefix_check)} events'"
         print(f"[{k + 1}/{len(visits)}] {C.human(n):>5} events: generate {res['gen_seconds']:.1f} s, "
               f"build_sequences {res['build_seconds']:.1f} s, fit {res['fit_seconds']:.1f} s (fits: {fits}; "
               f"kernel {res['kernel_seconds']:.1f} s, CPU {res['fit_cpu_seconds']:.1f} s){als}; peak {res['peak_mib']:.0f} MiB "
@@ -237,13 +259,15 @@ def main(argv=None) -> int:
             f"{r['build_seconds'] / r['size'] / base_build:.2f}",
             f"{r['fit_seconds'] / r['n_tokens'] / base_fit:.2f}",
             f"{min(rel):.2f}-{max(rel):.2f}",
+            f"{r['vs_prefix']:.2f}" if "vs_prefix" in r else "-",
             f"{r['data_rss_mib']:.0f}", f"{r['build_peak_mib']:.0f}", f"{r['fit_peak_mib']:.0f}",
             f"{max(r['build_peak_mib'], r['fit_peak_mib']) - r['data_rss_mib']:.0f}", f"{r['peak_mib']:.0f}",
         ])
     print(f"\n## item2vec (build_sequences + 1 epoch), medians over {args.rounds} round(s)\n")
     print(C.markdown_table(
         ["events", "users", "items", "build s", "build events/s", "fit s", "fits", "kernel s", "fit CPU s", "fit tokens/s",
-         "fit pairs/s", "build s/token (rel.)", "fit s/token (rel.)", "fit s/token per round (rel.)", "RSS data MiB",
+         "fit pairs/s", "build s/token (rel.)", "fit s/token (rel.)", "fit s/token per round (rel.)",
+         "fit s/token vs own prefix (same process)", "RSS data MiB",
          "peak build MiB", "peak fit MiB", "build+fit over data MiB", "peak process MiB"], rows))
     als_rows = []
     for r in agg:

@@ -37,19 +37,23 @@ the result is bit-identical run to run.
 
 Memory. With a large vocabulary the pair's negative rows are random rows of
 a table far larger than the caches, and the kernel waits on them more than
-it computes. Three measures, each kept because it won in an in-process A/B
-(same corpus, variants alternated, 1 thread, 200k-item Zipf corpus, setting
-128 dims / window 3 / 10 negatives unless noted; time relative to before):
+it computes. Three measures, kept because they won in-process A/B runs
+(variants alternated in one process on the same inputs; 200k-item Zipf
+corpus, 1 thread, 128 dims, window 3, 10 negatives unless noted; time
+relative to before):
 
 * software prefetch of each drawn negative row (:func:`prefetch_row`) instead
   of loading one float per cache line: 0.86 (0.87 with every row in cache);
 * the alias table packed into one ``uint64`` per bucket (threshold and alias
-  in one load, integer coin): a further 0.95–0.98 (0.67 with both measures
-  for 64 dims / window 5 / 5 negatives);
+  in one load, integer coin): a further 0.95–0.98;
 * every score of a pair before its first update: a further 0.86.
 
-Pipelining the draws of the next pairs ahead of the current pair's updates
-(a ring of 1, 2 or 4 pairs) was slower in the form tried (1.12–1.27).
+Together, against the kernel without them (``benchmarks/kernel_ab.py
+--against 7f1035e``): 0.69 / 0.72 (1 / 2 threads) and 0.67 / 0.64 for 64
+dims, window 5, 5 negatives. Not kept: pipelining the
+draws of the next 1, 2 or 4 pairs ahead of the current pair's updates
+(1.12–1.27 in the form tried), and prefetching the next center's rows
+(0.90–1.06).
 """
 
 from __future__ import annotations
