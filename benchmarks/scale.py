@@ -88,16 +88,16 @@ def _worker(job: dict) -> dict:
     out["n_sequences"] = len(seqs)
     out["n_items"] = len(seqs.vocab)
 
-    def fit_repeatedly(sequences, min_seconds: float) -> list[tuple[float, float, float]]:
-        """(wall, CPU, kernel) seconds of fits, repeated until they ran ``min_seconds`` (at most 10)."""
-        fits: list[tuple[float, float, float]] = []
+    def fit_repeatedly(sequences, min_seconds: float) -> list[tuple[float, float, float, int]]:
+        """(wall, CPU, kernel seconds, pairs) of fits, repeated until they ran ``min_seconds`` (at most 10)."""
+        fits: list[tuple[float, float, float, int]] = []
         while not fits or (sum(f[0] for f in fits) < min_seconds and len(fits) < 10):
             model = Item2Vec(vector_size=64, window=5, negative=5, ns_exponent=0.75, sample=1e-3, min_count=1,
                              epochs=1, n_threads=threads, random_state=0, verbose=False)
             t0, c0 = time.perf_counter(), time.process_time()
             model.fit(sequences)
-            fits.append((time.perf_counter() - t0, time.process_time() - c0, float(model.training_seconds_)))
-            out["pairs"] = int(model.n_pairs_)
+            fits.append((time.perf_counter() - t0, time.process_time() - c0, float(model.training_seconds_),
+                         int(model.n_pairs_)))
         return fits
 
     # The same process's own first --prefix-check events, fitted before and after
@@ -111,6 +111,7 @@ def _worker(job: dict) -> dict:
     # Small sizes fit in a second or two, where the machine's noise is largest:
     # repeat the fit until it has run for --min-fit-seconds (at most 10 fits).
     fits = fit_repeatedly(seqs, job["min_fit_seconds"])
+    out["pairs"] = fits[-1][3]
     if prefix_fits:
         prefix_fits += [f[0] / prefix_seqs.n_tokens for f in fit_repeatedly(prefix_seqs, 5.0)]
         out["vs_prefix"] = float(np.median([f[0] for f in fits]) / seqs.n_tokens / np.median(prefix_fits))
