@@ -22,6 +22,12 @@ from numba.extending import intrinsic
 _CACHE_LINE = 64
 
 
+def _element_pointer(context, builder, arr_type, arr_value, indices):
+    """The array struct of ``arr_value`` and the address of its element at ``indices`` (intp values)."""
+    arr = context.make_array(arr_type)(context, builder, arr_value)
+    return arr, cgutils.get_item_pointer(context, builder, arr_type, arr, indices)
+
+
 @intrinsic
 def fetch_add(typingctx, counter, value):
     """Atomically add ``value`` to ``counter[0]`` (a 1-d int64 array); returns the old value.
@@ -29,20 +35,16 @@ def fetch_add(typingctx, counter, value):
     Compiles to one LLVM ``atomicrmw add`` (monotonic ordering: the counter
     orders nothing else, it only hands out distinct numbers).
     """
-    if not (isinstance(counter, types.Array) and counter.dtype == types.int64 and counter.ndim == 1):
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64 and counter.ndim == 1
+            and isinstance(value, types.Integer)):
         return None
-    if not isinstance(value, types.Integer):
-        return None
-    sig = types.int64(counter, value)
 
     def codegen(context, builder, signature, args):
         arr_type, value_type = signature.args
-        arr = context.make_array(arr_type)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, arr_type, arr, [context.get_constant(types.intp, 0)])
-        val = context.cast(builder, args[1], value_type, types.int64)
-        return builder.atomic_rmw("add", ptr, val, "monotonic")
+        _, ptr = _element_pointer(context, builder, arr_type, args[0], [context.get_constant(types.intp, 0)])
+        return builder.atomic_rmw("add", ptr, context.cast(builder, args[1], value_type, types.int64), "monotonic")
 
-    return sig, codegen
+    return types.int64(counter, value), codegen
 
 
 @intrinsic
@@ -52,18 +54,16 @@ def prefetch_row(typingctx, matrix, row):
     A hint only: it never faults, changes no value and returns nothing. The
     row index is not bounds-checked (the kernel only passes valid rows).
     """
-    if not (isinstance(matrix, types.Array) and matrix.ndim == 2 and matrix.layout == "C"):
+    if not (isinstance(matrix, types.Array) and matrix.ndim == 2 and matrix.layout == "C"
+            and isinstance(row, types.Integer)):
         return None
-    if not isinstance(row, types.Integer):
-        return None
-    sig = types.void(matrix, row)
 
     def codegen(context, builder, signature, args):
         arr_type, row_type = signature.args
-        arr = context.make_array(arr_type)(context, builder, args[0])
         zero = context.get_constant(types.intp, 0)
         r = context.cast(builder, args[1], row_type, types.intp)
-        start = builder.bitcast(cgutils.get_item_pointer(context, builder, arr_type, arr, [r, zero]), cgutils.voidptr_t)
+        arr, first = _element_pointer(context, builder, arr_type, args[0], [r, zero])
+        start = builder.bitcast(first, cgutils.voidptr_t)
         itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(arr_type.dtype)))
         nbytes = builder.mul(builder.extract_value(arr.shape, 1), itemsize)
         i32 = ir.IntType(32)
@@ -75,4 +75,4 @@ def prefetch_row(typingctx, matrix, row):
             builder.call(fn, [builder.gep(start, [offset]), ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()
 
-    return sig, codegen
+    return types.void(matrix, row), codegen
