@@ -36,6 +36,11 @@ RESULT_TAG = "BENCH_RESULT "
 #: (10,000): gensim silently truncates longer sentences, item2vec never does,
 #: so a longer sequence would make the two train on different corpora.
 MAX_SEQ_LEN = 9_999
+#: The two SGNS settings item2vec and gensim are compared at (throughput.py, kernel_ab.py).
+SGNS_SETTINGS = {
+    "A": dict(vector_size=64, window=5, negative=5, sample=1e-3),
+    "B": dict(vector_size=128, window=3, negative=10, sample=1e-3),
+}
 
 
 # ---------------------------------------------------------------------------- memory

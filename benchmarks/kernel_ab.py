@@ -14,7 +14,8 @@ times both kernels in the same process on the same inputs, alternating
   have the size of the full corpus, and each run trains one epoch on the
   first ``--tokens`` tokens;
 * both kernels get identical vocabulary, noise and subsampling tables, initial
-  vectors, blocks and seed, with the call adapted to each kernel's signature.
+  vectors, blocks (cut by the installed package's rule) and seed, with the
+  call adapted to each kernel's signature.
 
 It prints seconds per run, the new/old time ratio of every adjacent pair and
 their median (below 1 = the installed kernel is faster), and whether the two
@@ -44,7 +45,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as C  # noqa: E402
 
-SETTINGS = {"A": dict(vector_size=64, window=5, negative=5), "B": dict(vector_size=128, window=3, negative=10)}
+SETTINGS = C.SGNS_SETTINGS
 RENAMED = {"_atomics": "_intrinsics"}  # modules of item2vec renamed since older revisions
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -97,13 +98,15 @@ class Inputs:
 
 def run_epoch(kernels, inp: Inputs, args, n_seqs: int | None = None) -> tuple[float, np.ndarray, float]:
     """One epoch with module ``kernels`` (on the first ``n_seqs`` sequences if given); returns (seconds, W, loss per pair)."""
+    from item2vec._kernels import corpus_blocks
+
     hp = SETTINGS[args.setting]
     n_seqs = inp.offsets.size - 1 if n_seqs is None else min(n_seqs, inp.offsets.size - 1)
     offsets = inp.offsets[: n_seqs + 1]
     items = inp.items[: offsets[-1]]
     W = inp.W0.copy()
     Cm = np.zeros_like(W)
-    blocks = kernels.make_blocks(offsets, min(1 << 16, max(1, int(offsets[-1]) // 2048)))
+    blocks = corpus_blocks(offsets)
     loss = np.zeros(blocks.size - 1)
     pairs = np.zeros(blocks.size - 1, np.int64)
     sig, logsig = kernels.sigmoid_tables()
@@ -133,7 +136,7 @@ def main(argv=None) -> int:
     p.add_argument("--tokens", type=float, default=1e6, help="tokens trained per run (default 1e6)")
     p.add_argument("--vocab-tokens", type=float, default=1e7, help="tokens of the corpus the vocabulary comes from")
     p.add_argument("--items", type=int, default=200_000, help="Zipf catalogue size (default 200,000)")
-    p.add_argument("--sample", type=float, default=1e-3)
+    p.add_argument("--sample", type=float, default=None, help="subsampling threshold (default: the setting's, 1e-3)")
     p.add_argument("--reps", type=int, default=6, help="adjacent pairs of runs (default 6)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="a CI-sized run: 100k tokens, 20k items, 2 pairs")
@@ -141,6 +144,8 @@ def main(argv=None) -> int:
     if args.quick:
         args.tokens, args.vocab_tokens, args.items, args.reps = 1e5, 1e6, 20_000, 2
     args.tokens, args.vocab_tokens = int(args.tokens), int(args.vocab_tokens)
+    if args.sample is None:
+        args.sample = SETTINGS[args.setting]["sample"]
     if args.threads < 1 or args.reps < 1 or not 2 <= args.tokens <= args.vocab_tokens:
         p.error("need --threads >= 1, --reps >= 1 and 2 <= --tokens <= --vocab-tokens")
 
@@ -153,7 +158,7 @@ def main(argv=None) -> int:
     sha, old = load_revision_kernel(args.against, workdir)
     inp = Inputs(args)
     print(f"# kernel A/B: installed item2vec kernel (new) vs {args.against} = {sha} (old); setting {args.setting} "
-          f"{SETTINGS[args.setting]}, sample {args.sample}, {args.threads} thread(s)")
+          f"{ {**SETTINGS[args.setting], 'sample': args.sample} }, {args.threads} thread(s)")
     print(f"# corpus: {int(inp.offsets[-1]):,} tokens trained per run, {inp.offsets.size - 1:,} sequences, "
           f"{inp.n_items:,} items in the tables (Zipf, vocabulary from {args.vocab_tokens:,} tokens)")
     kernels = {"new": new, "old": old}

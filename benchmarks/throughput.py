@@ -51,10 +51,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as C  # noqa: E402
 
-SETTINGS = {
-    "A": dict(vector_size=64, window=5, negative=5, sample=1e-3),
-    "B": dict(vector_size=128, window=3, negative=10, sample=1e-3),
-}
+SETTINGS = C.SGNS_SETTINGS
 NS_EXPONENT = 0.75
 ALPHA, MIN_ALPHA = 0.025, 1e-4
 

@@ -67,6 +67,10 @@ from ._intrinsics import fetch_add, prefetch_row
 
 MAX_EXP = 6.0
 TABLE_SIZE = 2048
+#: Tokens per unit of parallel work (blocks are cut from the corpus alone).
+BLOCK_TOKENS = 2048
+#: At most this many blocks per epoch.
+MAX_BLOCKS = 1 << 16
 
 _U64 = np.uint64
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -468,6 +472,11 @@ def make_blocks(offsets: np.ndarray, n_blocks_hint: int) -> np.ndarray:
     cuts = np.searchsorted(offsets, targets, side="left")
     blocks = np.unique(np.concatenate([[0], cuts, [n_seq]])).astype(np.int64)
     return blocks
+
+
+def corpus_blocks(offsets: np.ndarray) -> np.ndarray:
+    """The training blocks of a corpus: about one per ``BLOCK_TOKENS`` tokens, at most ``MAX_BLOCKS``."""
+    return make_blocks(offsets, min(MAX_BLOCKS, max(1, int(offsets[-1]) // BLOCK_TOKENS)))
 
 
 @njit(cache=True)

@@ -13,7 +13,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import __version__
-from ._kernels import make_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables
+from ._kernels import corpus_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables
 from .model_io import ModelFileError, read_model, write_model
 from .params import validate_params
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
@@ -22,9 +22,6 @@ from .sequences import Sequences, build_sequences
 from .vocab import Vocabulary
 
 __all__ = ["Item2Vec", "NotFittedError"]
-
-#: Tokens per unit of parallel work (blocks are cut from the corpus alone).
-BLOCK_TOKENS = 2048
 
 
 class NotFittedError(RuntimeError):
@@ -238,7 +235,7 @@ class Item2Vec:
         noise = pack_alias(*alias_table(noise_distribution(seqs.vocab.counts, self.ns_exponent)))
         keep = keep_probabilities(seqs.vocab.counts, self.sample)
         sig, logsig = sigmoid_tables()
-        blocks = make_blocks(seqs.offsets, min(1 << 16, max(1, seqs.n_tokens // BLOCK_TOKENS)))
+        blocks = corpus_blocks(seqs.offsets)
         block_loss = np.zeros(blocks.size - 1, dtype=np.float64)
         block_pairs = np.zeros(blocks.size - 1, dtype=np.int64)
         hard_sampler = self._hard_negative_sampler(seqs)
