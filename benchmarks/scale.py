@@ -104,20 +104,24 @@ def _worker(job: dict) -> dict:
     # the full fits: a size effect shows in this ratio, the machine's drift between
     # processes does not.
     prefix = int(job.get("prefix_check", 0))
-    prefix_fits: list[float] = []
-    if 0 < prefix < n:
-        prefix_seqs = build_sequences(df.iloc[:prefix], time_col="timestamp")
-        prefix_fits += [f[0] / prefix_seqs.n_tokens for f in fit_repeatedly(prefix_seqs, 5.0)]
+    prefix_seqs = build_sequences(df.iloc[:prefix], time_col="timestamp") if 0 < prefix < n else None
+
+    def prefix_seconds_per_token() -> list[float]:
+        if prefix_seqs is None:
+            return []
+        return [f[0] / prefix_seqs.n_tokens for f in fit_repeatedly(prefix_seqs, 5.0)]
+
+    before = prefix_seconds_per_token()
     # Small sizes fit in a second or two, where the machine's noise is largest:
     # repeat the fit until it has run for --min-fit-seconds (at most 10 fits).
     fits = fit_repeatedly(seqs, job["min_fit_seconds"])
+    prefix_fits = before + prefix_seconds_per_token()
+    del prefix_seqs
     out["pairs"] = fits[-1][3]
-    if prefix_fits:
-        prefix_fits += [f[0] / prefix_seqs.n_tokens for f in fit_repeatedly(prefix_seqs, 5.0)]
-        out["vs_prefix"] = float(np.median([f[0] for f in fits]) / seqs.n_tokens / np.median(prefix_fits))
-        del prefix_seqs
     out["fit_runs"] = [f[0] for f in fits]
     out["fit_seconds"] = float(np.median([f[0] for f in fits]))
+    if prefix_fits:
+        out["vs_prefix"] = out["fit_seconds"] / seqs.n_tokens / float(np.median(prefix_fits))
     out["fit_cpu_seconds"] = float(np.median([f[1] for f in fits]))
     out["kernel_seconds"] = float(np.median([f[2] for f in fits]))
     out["fit_peak_mib"] = _stage_peak(mem)
