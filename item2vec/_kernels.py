@@ -11,9 +11,8 @@ learning rate ``lr``::
     g_n_k = lr * (0 - σ(W[o]·C[n_k]))        C[n_k] += g_n_k * W[o]
     W[o] += g_c * C[c] + Σ_k g_n_k * C[n_k]   (applied at the end of the pair)
 
-All scores of a pair are taken before its first update (see :func:`_train_pair`).
-
-which is stochastic gradient ascent on ``log σ(v_o·u_c) + Σ_k log σ(−v_o·u_n_k)``.
+which is stochastic gradient ascent on ``log σ(v_o·u_c) + Σ_k log σ(−v_o·u_n_k)``;
+all scores of a pair are taken before its first update (see :func:`_train_pair`).
 Windows are symmetric, so over the corpus this is the same objective as "the
 center predicts its contexts"; the order matters in practice (an A/B run over
 14 seeds: about +0.25 points of recall@10 on ml-100k and ml-latest-small
