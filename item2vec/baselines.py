@@ -6,9 +6,10 @@
 * :class:`ItemCosineRecommender` -- item-item cosine similarity on the binary
   user-item matrix.
 
-All three share :class:`_BaseRecommender`, which owns the parts that must behave
-identically for a fair comparison: the item vocabulary, the binary user x item
-matrix, encoding of query histories (unknown items), filtering of seen items, the
+All three share :class:`_BaseRecommender` (the item vocabulary and the binary
+user x item matrix), which queries through the one pipeline of
+:class:`item2vec.recommender.RecommenderBase` that ``Item2Vec`` uses too:
+encoding of query histories (unknown items), filtering of seen items, the
 popularity fallback for empty histories, top-k selection and padding.
 
 Hyperparameters are keyword-only, stored unchanged by ``__init__`` and validated
@@ -18,21 +19,16 @@ by ``fit`` (scikit-learn style); fitted attributes end with ``_``.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .base import topk_rows
-from .scoring import encode_histories
+from .recommender import RecommenderBase
 from .vocab import Vocabulary, as_id_array
 
 __all__ = ["PopularityRecommender", "ALSRecommender", "ItemCosineRecommender"]
-
-_ON_UNKNOWN = ("raise", "ignore")
-#: Score-matrix elements computed at once in ``recommend`` (rows are chunked).
-_CHUNK_ELEMENTS = 1 << 23
 
 
 def _binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
@@ -45,8 +41,15 @@ def _binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> s
     return mat
 
 
-class _BaseRecommender:
-    """Shared fit/recommend machinery; subclasses implement ``_fit_model`` and ``_score``.
+class _BaseRecommender(RecommenderBase):
+    """Shared fit machinery on top of :class:`~item2vec.recommender.RecommenderBase`.
+
+    A new baseline subclasses this, sets its hyperparameters in a keyword-only
+    ``__init__``, and implements ``_fit_model()`` (read :attr:`user_items_`,
+    :attr:`vocab_`, store fitted state) and ``_score(history_csr)`` (dense
+    ``(n, n_items)`` scores for binary history rows). ``recommend`` and
+    ``recommend_frame`` (filtering, exclusion, popularity fallback, top-k,
+    padding) come from the shared pipeline.
 
     Fitted attributes
     -----------------
@@ -104,71 +107,16 @@ class _BaseRecommender:
         """Dense ``float32`` scores ``(n, n_items)`` for binary history rows."""
         raise NotImplementedError
 
-    # ------------------------------------------------------------------ recommend
-    def _encode_histories(self, histories: Sequence[Any], on_unknown: str) -> sp.csr_matrix:
-        """Binary ``(n, n_items)`` CSR of the known history items (shared encoder of :mod:`item2vec.scoring`)."""
-        indptr, indices = encode_histories(histories, self.vocab_, on_unknown)
-        n = indptr.size - 1
-        return _binary_csr(np.repeat(np.arange(n), np.diff(indptr)), indices, (n, len(self.vocab_)))
+    # ------------------------------------------------------------------ recommend (RecommenderBase)
+    def _scorer(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """Adapter from the shared pipeline's CSR block to the ``_score(history_csr)`` hook."""
+        V = len(self.vocab_)
 
-    def recommend(
-        self,
-        histories: Sequence[Any],
-        k: int = 10,
-        *,
-        filter_seen: bool = True,
-        on_unknown: str = "raise",
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` items for each history.
+        def score(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
+            n = indptr.size - 1
+            return self._score(_binary_csr(np.repeat(np.arange(n), np.diff(indptr)), indices, (n, V)))
 
-        Parameters
-        ----------
-        histories : sequence of array-like
-            One 1-D array of raw item ids per query, in time order.
-        k : int, default 10
-            Number of recommendations per query.
-        filter_seen : bool, default True
-            Exclude the history's items from the candidates.
-        on_unknown : {"raise", "ignore"}, default "raise"
-            History items not seen in training: ``"raise"`` raises ``KeyError``
-            naming them, ``"ignore"`` drops them.
-
-        Returns
-        -------
-        ids : numpy.ndarray, shape (n, k)
-            Raw item ids, best first; padded with ``-1`` (``""`` for string ids)
-            when fewer than ``k`` candidates remain.
-        scores : numpy.ndarray of float32, shape (n, k)
-            Scores, padded with ``-inf``.
-
-        Notes
-        -----
-        A history that is empty after dropping unknown items is scored by
-        popularity (training event counts), for every model. Ties are broken
-        by :func:`item2vec.base.topk_rows`.
-        """
-        if not hasattr(self, "vocab_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(interactions) first")
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
-        if on_unknown not in _ON_UNKNOWN:
-            raise ValueError(f"on_unknown must be one of {_ON_UNKNOWN}, got {on_unknown!r}")
-        hist = self._encode_histories(histories, on_unknown)
-        n, m = hist.shape
-        idx = np.empty((n, k), dtype=np.int64)
-        scores = np.empty((n, k), dtype=np.float32)
-        step = max(1, _CHUNK_ELEMENTS // max(m, 1))
-        for start in range(0, n, step):
-            block = hist[start:start + step]
-            s = np.array(self._score(block), dtype=np.float32, copy=True)
-            empty = np.diff(block.indptr) == 0
-            if empty.any():
-                s[empty] = self.popularity_
-            if filter_seen:
-                r, c = block.nonzero()
-                s[r, c] = -np.inf
-            idx[start:start + step], scores[start:start + step] = topk_rows(s, int(k))
-        return self.vocab_.decode(idx), scores
+        return score
 
 
 class PopularityRecommender(_BaseRecommender):
@@ -290,20 +238,10 @@ class ALSRecommender(_BaseRecommender):
         x = self.model_.recalculate_user(np.arange(history.shape[0]), history)
         return np.asarray(x, dtype=np.float32) @ self.item_factors_.T
 
-    def recommend(
-        self,
-        histories: Sequence[Any],
-        k: int = 10,
-        *,
-        filter_seen: bool = True,
-        on_unknown: str = "raise",
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _query_context(self) -> Any:
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(1, "blas"):
-            return super().recommend(histories, k, filter_seen=filter_seen, on_unknown=on_unknown)
-
-    recommend.__doc__ = _BaseRecommender.recommend.__doc__
+        return threadpool_limits(1, "blas")
 
 
 class ItemCosineRecommender(_BaseRecommender):

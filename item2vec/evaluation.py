@@ -95,10 +95,7 @@ def evaluate(
 
         starts = tqdm(starts, desc=f"{type(model).__name__} {stage}", unit="batch")
     t0 = time.perf_counter()
-    blocks = [
-        model.recommend(histories[s:s + batch_size], k=kmax, filter_seen=True, on_unknown="ignore")[0]
-        for s in starts
-    ]
+    blocks = [_pad_width(_batch_ids(model, histories[s:s + batch_size], kmax), kmax) for s in starts]
     predict_seconds = time.perf_counter() - t0
 
     catalogue = split.catalogue(stage)
@@ -115,6 +112,23 @@ def evaluate(
     result["fit_seconds"] = fit_seconds
     result["predict_seconds"] = predict_seconds
     return result
+
+
+def _batch_ids(model: Recommender, histories: list[Any], k: int) -> np.ndarray:
+    """The ``(n, width)`` ids of a batch (a 1-D result would be one history's: refused)."""
+    ids = np.asarray(model.recommend(histories, k=k, filter_seen=True, on_unknown="ignore")[0])
+    if ids.ndim != 2:
+        raise ValueError(f"{type(model).__name__}.recommend returned shape {ids.shape} for a batch of "
+                         f"{len(histories)} histories; expected a 2-D array")
+    return ids
+
+
+def _pad_width(ids: np.ndarray, k: int) -> np.ndarray:
+    """Pad ``ids`` to ``k`` columns (recommenders return at most ``n_items`` columns)."""
+    if ids.shape[1] >= k:
+        return ids
+    pad = np.full((ids.shape[0], k - ids.shape[1]), -1 if ids.dtype.kind in "iu" else "", dtype=ids.dtype)
+    return np.concatenate([ids, pad], axis=1)
 
 
 def compare(

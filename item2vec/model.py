@@ -17,22 +17,15 @@ from ._kernels import corpus_blocks, no_hard_negatives, sgns_epoch, sigmoid_tabl
 from .model_io import ModelFileError, read_model, write_model
 from .params import validate_params
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
-from .scoring import encode_histories, normalize_rows, profiles, top_k_scores
+from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
+from .scoring import SCORING_RULES, check_on_unknown, chunked_topk, normalize_rows, profiles
 from .sequences import Sequences, build_sequences
 from .vocab import Vocabulary
 
 __all__ = ["Item2Vec", "NotFittedError"]
 
 
-class NotFittedError(RuntimeError):
-    """A query method was called before ``fit``."""
-
-
-def _is_scalar_id(x: Any) -> bool:
-    return isinstance(x, (str, bytes, int, float, np.generic)) or x is None
-
-
-class Item2Vec:
+class Item2Vec(RecommenderBase):
     """Item embeddings trained with skip-gram negative sampling (SGNS) on item sequences.
 
     All hyperparameters are keyword-only and stored unchanged; they are
@@ -85,6 +78,10 @@ class Item2Vec:
         Only the last ``history_length`` items of a history form the profile
         (``None``: all of it). The last 3 beat the whole history by 1.5-2x
         NDCG@10 on MovieLens next-item; use ``None`` for unordered baskets.
+    history_decay : float in (0, 1] or None, default None
+        Recency weighting of the profile: the item at age ``a`` (newest
+        ``a = 0``) weighs ``history_decay ** a``, after the ``history_length``
+        cut-off; both scoring rules. ``None`` (or 1) is the plain mean.
     user_col, item_col, time_col : str
         Columns used when ``fit`` receives a DataFrame. ``time_col="auto"``
         uses ``"timestamp"`` when present, else input order.
@@ -132,7 +129,7 @@ class Item2Vec:
         shrink_windows: bool = True, negative: int = 5, shared_negatives: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
         min_count: int = 1, min_length: int = 2, epochs: int = 20, alpha: float = 0.025, min_alpha: float = 1e-4,
         n_threads: int | None = None, random_state: int | np.random.Generator | None = None,
-        scoring: str = "sgns", history_length: int | None = 3,
+        scoring: str = "sgns", history_length: int | None = 3, history_decay: float | None = None,
         user_col: str = "user", item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None,
         hard_negatives: str | None = None, hard_negative_ratio: float = 0.2, hard_negative_start: int = 1,
         item_groups: Any = None, groups_on_unknown: str = "raise", mine_every: int = 5, mine_k: int = 20, cooccurrence_threshold: int = 0,
@@ -157,6 +154,7 @@ class Item2Vec:
         self.random_state = random_state
         self.scoring = scoring
         self.history_length = history_length
+        self.history_decay = history_decay
         self.user_col = user_col
         self.item_col = item_col
         self.time_col = time_col
@@ -305,137 +303,73 @@ class Item2Vec:
 
         return make_sampler(self, seqs)
 
-    # ------------------------------------------------------------------ queries
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "item_vectors_"):
-            raise NotFittedError("this Item2Vec model is not fitted yet; call fit(...) or Item2Vec.load(path) first")
-
-    @staticmethod
-    def _check_k(k: Any) -> int:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-            raise ValueError(f"k must be a positive integer, got k={k!r}")
-        return int(k)
+    # ------------------------------------------------------------------ queries (pipeline: recommender.py)
+    _fitted_attr = "item_vectors_"
 
     def _unit_vectors(self) -> np.ndarray:
         if getattr(self, "_normed", None) is None:
             self._normed = normalize_rows(self.item_vectors_)
         return self._normed
 
-    def similar_items(self, item_ids: Any, k: int = 10, *, on_unknown: str = "raise") -> tuple[np.ndarray, np.ndarray]:
+    def _scorer(self, scoring: str | None = None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """``recommend``'s scores: the profile of each history against every item (``scoring`` overrides the rule)."""
+        rule = self.scoring if scoring is None else scoring
+        if rule not in SCORING_RULES:
+            raise ValueError(f"scoring must be 'sgns' or 'cosine', got scoring={rule!r}")
+        if rule == "cosine":
+            U = self._unit_vectors()
+            return lambda ptr, idx: normalize_rows(profiles(U, ptr, idx, self.history_length, self.history_decay)) @ U.T
+        W, C = self.item_vectors_, self.context_vectors_
+        return lambda ptr, idx: profiles(W, ptr, idx, self.history_length, self.history_decay) @ C.T
+
+    def similar_items(self, item_ids: Any, k: int = 10, *, min_count: int = 1,
+                      on_unknown: str = "raise") -> tuple[np.ndarray, np.ndarray]:
         """Most similar items by cosine between input vectors.
 
         Parameters
         ----------
         item_ids : raw id or list of raw ids
         k : int
+        min_count : int, default 1
+            Only items with at least this many training events are candidates
+            (the query itself may be rarer). Rare items have noisy vectors and
+            crowd the top of the list: on ml-100k, ``min_count=5`` cuts the share
+            of neighbours rated fewer than 5 times from about a third to 0
+            (``benchmarks/similar_floor.py``).
         on_unknown : {"raise", "ignore"}
             ``"ignore"`` returns an all-padding row for unknown ids.
 
         Returns
         -------
         ids, scores : ndarray
-            1-D for a scalar id, 2-D ``(len(item_ids), k)`` for a list. The
-            query item is never its own neighbour. When ``k`` exceeds the
-            catalogue, rows are padded with id ``-1`` (``""`` for string ids)
-            and score ``-inf``.
+            1-D for a scalar id, 2-D ``(len(item_ids), min(k, n_items))`` for a
+            list. The query item is never its own neighbour. Positions without
+            a candidate hold id ``-1`` (``""`` for string ids) and score ``-inf``.
         """
         self._check_fitted()
-        k = self._check_k(k)
-        scalar = _is_scalar_id(item_ids)
+        k = check_k(k)
+        if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
+            raise ValueError(f"min_count must be an integer >= 1, got min_count={min_count!r}")
+        check_on_unknown(on_unknown)
+        scalar = is_scalar_id(item_ids)
         query = np.asarray([item_ids] if scalar else list(item_ids), dtype=object)
-        if on_unknown not in ("raise", "ignore"):
-            raise ValueError(f"on_unknown must be 'raise' or 'ignore', got {on_unknown!r}")
         idx = self.vocab_.encode(query) if on_unknown == "raise" else self.vocab_.lookup(query)
         U = self._unit_vectors()
         valid = idx >= 0
-        P = np.zeros((idx.size, U.shape[1]), dtype=np.float32)
-        P[valid] = U[idx[valid]]
-        ptr = np.zeros(idx.size + 1, dtype=np.int64)
-        ptr[1:] = np.cumsum(valid)
-        top, scores = top_k_scores(P, U, k, ptr, idx[valid])
+        rare = self.vocab_.counts < min_count
+
+        def block(a: int, b: int) -> np.ndarray:
+            q = idx[a:b]
+            S = U[np.maximum(q, 0)] @ U.T
+            S[q < 0] = -np.inf
+            S[np.flatnonzero(q >= 0), q[q >= 0]] = -np.inf  # never its own neighbour
+            S[:, rare] = -np.inf
+            return S
+
+        top, scores = chunked_topk(idx.size, len(self.vocab_), min(k, len(self.vocab_)), block)
         top[~valid] = -1
-        scores[~valid] = -np.inf
         ids = self.vocab_.decode(top)
         return (ids[0], scores[0]) if scalar else (ids, scores)
-
-    def recommend(
-        self, histories: Any, k: int = 10, *, filter_seen: bool = True, exclude: Any = None,
-        on_unknown: str = "raise", scoring: str | None = None,
-    ) -> Any:  # fmt: skip
-        """Recommend items for one or many histories.
-
-        Parameters
-        ----------
-        histories : list of ids, list of lists, or DataFrame
-            One history (a 1-D list/array of raw item ids, oldest first), a
-            batch of them, or a DataFrame with ``user_col``/``item_col``
-            (ordered by ``time_col`` when present).
-        k : int
-        filter_seen : bool
-            Remove the history's own items from the candidates.
-        exclude : list of raw ids, optional
-            Items never to recommend (for every history). Unknown ids here are ignored.
-        on_unknown : {"raise", "ignore"}
-            What to do with history items the model does not know.
-        scoring : {"sgns", "cosine"}, optional
-            Overrides the model's ``scoring`` for this call.
-
-        Returns
-        -------
-        (ids, scores) or DataFrame
-            1-D arrays for one history, ``(n, k)`` arrays for a batch, and a
-            long DataFrame ``user, rank, item, score`` for DataFrame input.
-            A history that is empty (after dropping unknown items) gets the
-            most popular training items. Rows are padded with id ``-1``
-            (``""`` for string ids) and score ``-inf`` past the catalogue.
-        """
-        self._check_fitted()
-        k = self._check_k(k)
-        rule = self.scoring if scoring is None else scoring
-        if rule not in ("sgns", "cosine"):
-            raise ValueError(f"scoring must be 'sgns' or 'cosine', got {rule!r}")
-        if isinstance(histories, pd.DataFrame):
-            return self._recommend_frame(histories, k, filter_seen, exclude, on_unknown, rule)
-        single = isinstance(histories, np.ndarray) and histories.ndim == 1 or (
-            not isinstance(histories, np.ndarray) and all(_is_scalar_id(h) for h in histories))
-        batch = [histories] if single else list(histories)
-        indptr, indices = encode_histories(batch, self.vocab_, on_unknown)
-        if rule == "cosine":
-            U = self._unit_vectors()
-            P, T = normalize_rows(profiles(U, indptr, indices, self.history_length)), U
-        else:
-            P, T = profiles(self.item_vectors_, indptr, indices, self.history_length), self.context_vectors_
-        empty = np.diff(indptr) == 0
-        global_ex = None
-        if exclude is not None:
-            ex = self.vocab_.lookup(np.asarray(list(exclude) if not _is_scalar_id(exclude) else [exclude], dtype=object))
-            global_ex = np.zeros(len(self.vocab_), dtype=bool)
-            global_ex[ex[ex >= 0]] = True
-        ptr, idx = (indptr, indices) if filter_seen else (None, None)
-        top, scores = top_k_scores(P, T, k, ptr, idx, global_ex)
-        if empty.any():
-            top[empty], scores[empty] = self._popular(k, int(empty.sum()), global_ex)
-        ids = self.vocab_.decode(top)
-        return (ids[0], scores[0]) if single else (ids, scores)
-
-    def _popular(self, k: int, n: int, global_ex: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k items by log training count, for ``n`` empty histories."""
-        pop = np.log1p(self.vocab_.counts.astype(np.float32))[:, None]
-        return top_k_scores(np.ones((n, 1), dtype=np.float32), pop, k, None, None, global_ex)
-
-    def _recommend_frame(self, df, k, filter_seen, exclude, on_unknown, rule) -> pd.DataFrame:
-        missing = [c for c in (self.user_col, self.item_col) if c not in df.columns]
-        if missing:
-            raise KeyError(f"column(s) {missing} not found; the DataFrame has columns {list(df.columns)}")
-        time_col = "timestamp" if self.time_col == "auto" and "timestamp" in df.columns else self.time_col
-        frame = df.sort_values(time_col, kind="stable") if time_col in df.columns else df
-        groups = frame.groupby(self.user_col, sort=False)[self.item_col]
-        users = list(groups.groups.keys())
-        hist = [g.to_numpy() for _, g in groups]
-        ids, scores = self.recommend(hist, k, filter_seen=filter_seen, exclude=exclude, on_unknown=on_unknown, scoring=rule)
-        out = pd.DataFrame({"user": np.repeat(np.asarray(users, dtype=object), k), "rank": np.tile(np.arange(1, k + 1), len(users)),
-                            "item": ids.reshape(-1), "score": scores.reshape(-1)})
-        return out[np.isfinite(out["score"])].reset_index(drop=True)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> str:

@@ -64,6 +64,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "n_threads": _optional(_int(1)),
     "scoring": _choice("sgns", "cosine"),
     "history_length": _optional(_int(1)),
+    "history_decay": _optional(_real(0.0, 1.0, lo_open=True)),
     "hard_negatives": _choice(None, "group", "mined"),
     "hard_negative_ratio": _real(0.0, 1.0),
     "hard_negative_start": _int(0),

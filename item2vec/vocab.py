@@ -111,16 +111,38 @@ def as_id_array(values: Any, what: str = "item ids", keep_int_width: bool = Fals
         return arr.astype(np.int64) if arr.dtype.kind in "iuf" else arr.astype(object)
     kind = _id_kind(arr, what)
     if kind == "int":
+        _check_int64_range(arr, what)
         return arr if keep_int_width and arr.dtype.kind in "iu" else arr.astype(np.int64, copy=False)
     return arr.astype(str).astype(object)
 
 
+#: Integer ids are stored as int64; floats are exact integers only up to 2**53.
+_INT64_MAX = np.iinfo(np.int64).max
+_FLOAT_EXACT = 2.0**53
+
+
+def _check_int64_range(arr: np.ndarray, what: str) -> None:
+    """Refuse integer ids that int64 cannot hold exactly (no silent wrap-around or merging)."""
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and int(arr.max()) > _INT64_MAX:
+        raise ValueError(f"{what} include {int(arr.max())}, above the largest supported id 2**63 - 1; "
+                         "map the ids to smaller integers or to strings first")
+    if arr.dtype.kind == "f" and float(np.abs(arr).max()) >= _FLOAT_EXACT:
+        raise ValueError(f"{what} are floats as large as {float(np.abs(arr).max())!r}; floats are exact integers only "
+                         "below 2**53, so such ids may have merged: pass them as int64 (or strings)")
+    if arr.dtype == object:
+        big = [x for x in arr if isinstance(x, (int, np.integer)) and not -_INT64_MAX - 1 <= x <= _INT64_MAX]
+        if big:
+            raise ValueError(f"{what} include {big[0]!r}, outside the int64 range of supported ids; "
+                             "map the ids to smaller integers or to strings first")
+
+
 def _is_integral(x: Any) -> bool:
+    """An int64-representable integral id (a bool, NaN or an int beyond int64 never is)."""
     if isinstance(x, (bool, np.bool_)):
         return False
     if isinstance(x, (int, np.integer)):
-        return True
-    return isinstance(x, (float, np.floating)) and np.isfinite(x) and float(x).is_integer()
+        return -_INT64_MAX - 1 <= x <= _INT64_MAX
+    return isinstance(x, (float, np.floating)) and bool(np.isfinite(x)) and float(x).is_integer() and abs(x) < 2.0**63
 
 
 class Vocabulary:
@@ -210,10 +232,12 @@ class Vocabulary:
         if arr.size == 0:
             return out
         if self.kind == "int":
-            if arr.dtype.kind in "iu":
+            if arr.dtype.kind == "i" or (arr.dtype.kind == "u" and arr.dtype.itemsize < 8):
                 return self._index.get_indexer(arr.astype(np.int64)).astype(np.int32)
-            if arr.dtype.kind == "f":
-                ok = np.isfinite(arr) & (arr == np.floor(arr))
+            if arr.dtype.kind == "u":  # uint64: ids above 2**63 - 1 are never in the vocabulary (no wrap-around)
+                ok = arr <= np.uint64(_INT64_MAX)
+            elif arr.dtype.kind == "f":
+                ok = np.isfinite(arr) & (arr == np.floor(arr)) & (np.abs(arr) < 2.0**63)
             elif arr.dtype == object:
                 ok = np.fromiter((_is_integral(x) for x in arr), bool, arr.size)
             else:

@@ -1,9 +1,7 @@
-"""Tests of item2vec.baselines: the Recommender contract for every baseline, plus
-model-specific behaviour (popularity order, ALS planted structure, cosine values)."""
+"""Tests of item2vec.baselines: model-specific behaviour (popularity order, ALS planted
+structure, cosine values). The shared recommend contract is in tests/test_contract.py."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pandas as pd
@@ -56,82 +54,8 @@ def test_protocol_and_params(make_model, data):
     assert model.get_params() == params  # fit does not touch hyperparameters
 
 
-def test_shapes_and_order(make_model, data):
-    model = make_model().fit(data)
-    hist = [np.array([0, 1]), np.array([9]), np.array([3, 3, 4])]
-    ids, scores = model.recommend(hist, k=4)
-    assert ids.shape == (3, 4) and scores.shape == (3, 4)
-    assert ids.dtype.kind == "i" and scores.dtype == np.float32
-    assert np.all(np.diff(scores, axis=1) <= 0)
-    assert all(len(set(row)) == len(row) for row in ids.tolist())
-    ids, scores = model.recommend([], k=4)
-    assert ids.shape == (0, 4) and scores.shape == (0, 4)
-
-
-def test_padding_when_k_exceeds_catalogue(make_model, data):
-    model = make_model().fit(data)
-    n_items = data["item"].nunique()
-    ids, scores = model.recommend([np.array([0, 1, 1])], k=n_items + 3)
-    n_valid = n_items - 2
-    assert np.all(ids[0, n_valid:] == -1) and np.all(np.isneginf(scores[0, n_valid:]))
-    assert np.all(ids[0, :n_valid] >= 0) and np.all(np.isfinite(scores[0, :n_valid]))
-    assert set(ids[0, :n_valid]) == set(range(n_items)) - {0, 1}
-
-
-def test_filter_seen(make_model, data):
-    model = make_model().fit(data)
-    n_items = data["item"].nunique()
-    hist = [np.array([0, 2, 5])]
-    ids, _ = model.recommend(hist, k=n_items)
-    assert not set(ids[0]) & {0, 2, 5}
-    ids, scores = model.recommend(hist, k=n_items, filter_seen=False)
-    assert set(ids[0]) == set(range(n_items)) and np.all(np.isfinite(scores))
-
-
-def test_unknown_items(make_model, data):
-    model = make_model().fit(data)
-    with pytest.raises(KeyError, match="999"):
-        model.recommend([np.array([0, 999])], k=3)
-    with pytest.raises(KeyError, match="'x'"):
-        model.recommend([np.array([0]), ["x"]], k=3)
-    got = model.recommend([np.array([0, 999])], k=3, on_unknown="ignore")
-    ref = model.recommend([np.array([0])], k=3)
-    np.testing.assert_array_equal(got[0], ref[0])
-    np.testing.assert_array_equal(got[1], ref[1])
-    with pytest.raises(ValueError, match="on_unknown must be one of"):
-        model.recommend([np.array([0])], k=3, on_unknown="skip")
-    with pytest.raises(ValueError, match="k must be a positive integer, got 0"):
-        model.recommend([np.array([0])], k=0)
-
-
-def test_empty_history_falls_back_to_popularity(make_model, data):
-    model = make_model().fit(data)
-    pop = PopularityRecommender().fit(data)
-    n_items = data["item"].nunique()
-    # full ranking (k = n_items) so that tie-breaking is the same deterministic sort
-    ids, scores = model.recommend([np.array([], dtype=np.int64), [12345]], k=n_items, on_unknown="ignore")
-    ref_ids, ref_scores = pop.recommend([[]], k=n_items)
-    for r in range(2):
-        np.testing.assert_array_equal(ids[r], ref_ids[0])
-        np.testing.assert_array_equal(scores[r], ref_scores[0])
-
-
-def test_string_ids_and_no_mutation(make_model):
-    df = _blocks(str_ids=True)
-    before = df.copy()
-    model = make_model().fit(df)
-    pd.testing.assert_frame_equal(df, before)
-    ids, scores = model.recommend([["i0", "i1"], []], k=df["item"].nunique() + 1)
-    assert ids.shape == (2, 17)
-    assert ids[0, -3:].tolist() == ["", "", ""] and ids[1, -1] == ""
-    assert all(isinstance(x, str) for x in ids.ravel())
-    assert not {"i0", "i1"} & set(ids[0].tolist())
-
-
-def test_not_fitted_and_bad_input(make_model, data):
+def test_bad_fit_input(make_model, data):
     model = make_model()
-    with pytest.raises(RuntimeError, match="not fitted"):
-        model.recommend([[0]], k=2)
     with pytest.raises(ValueError, match="lack column"):
         model.fit(data.drop(columns="item"))
     with pytest.raises(TypeError, match="DataFrame"):
@@ -174,15 +98,14 @@ def test_als_fold_in_matches_closed_form():
     np.testing.assert_allclose(scores[0], expected[model.vocab_.encode(ids[0])], rtol=1e-3, atol=1e-4)
 
 
-def test_als_is_fast_for_1000_users():
+def test_als_batch_of_1000_users():
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"user": rng.integers(0, 500, 20_000), "item": rng.integers(0, 800, 20_000)})
     model = ALSRecommender(factors=32, iterations=2).fit(df)
     hists = [rng.integers(0, 800, size=int(rng.integers(1, 30))) for _ in range(1000)]
-    t0 = time.perf_counter()
-    ids, _ = model.recommend(hists, k=20)
+    ids, _ = model.recommend(hists, k=20, on_unknown="ignore")
     assert ids.shape == (1000, 20)
-    assert time.perf_counter() - t0 < 5.0  # typically ~0.05 s; generous for shared machines
+    assert not any(set(h.tolist()) & set(row.tolist()) for h, row in zip(hists, ids))  # seen items filtered
 
 
 def test_als_bad_params(data):

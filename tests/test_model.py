@@ -144,7 +144,9 @@ def test_dataframe_in_and_out_string_ids():
     m = Item2Vec(**FAST).fit(df)
     pd.testing.assert_frame_equal(df, before)  # never mutated
     assert m.vocab_.kind == "str"
-    out = m.recommend(df[df.user < 3], k=4)
+    with pytest.raises(TypeError, match="recommend_frame"):
+        m.recommend(df, k=4)
+    out = m.recommend_frame(df[df.user < 3], k=4)
     assert list(out.columns) == ["user", "rank", "item", "score"]
     assert set(out.user) == {0, 1, 2} and (out.groupby("user").size() == 4).all()
     ids, _ = m.similar_items("item0", k=300)
