@@ -180,9 +180,9 @@ def _result_frame(ids: np.ndarray, scores: np.ndarray, titles: dict[Any, str] | 
 
 
 def run_similar(model: Any, items: Sequence[Any], k: int = 10,
-                titles: dict[Any, str] | None = None) -> list[tuple[Any, pd.DataFrame]]:
-    """``[(query item, table of rank/item/score[/title]), ...]``."""
-    ids, scores = model.similar_items(list(items), k=k)
+                titles: dict[Any, str] | None = None, min_count: int = 1) -> list[tuple[Any, pd.DataFrame]]:
+    """``[(query item, table of rank/item/score[/title]), ...]``; candidates need ``min_count`` training events."""
+    ids, scores = model.similar_items(list(items), k=k, min_count=min_count)
     return [(q, _result_frame(ids[j], scores[j], titles)) for j, q in enumerate(items)]
 
 
