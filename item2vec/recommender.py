@@ -170,7 +170,9 @@ class RecommenderBase:
 
         def block(a: int, b: int) -> np.ndarray:
             lo, hi = indptr[a], indptr[b]
-            S = np.array(score(indptr[a : b + 1] - lo, indices[lo:hi]), dtype=np.float32, copy=True)
+            S = np.asarray(score(indptr[a : b + 1] - lo, indices[lo:hi]), dtype=np.float32)
+            if not (S.flags.owndata and S.flags.writeable):  # a view of model state: never write into it
+                S = S.copy()
             if S.shape != (b - a, V):
                 raise ValueError(f"{type(self).__name__} scorer returned shape {S.shape}, expected {(b - a, V)}")
             S[empty[a:b]] = pop

@@ -184,13 +184,12 @@ def _topk_kernel(S, out_idx, out_val):
     n, m = S.shape
     kk = out_idx.shape[1]
     for r in prange(n):
-        hv, hi = out_val[r], out_idx[r]
+        row, hv, hi = S[r], out_val[r], out_idx[r]
         size = 0
-        for j in range(m):
-            v = S[r, j]
-            if not v > -np.inf:
-                continue
-            if size < kk:  # sift up (the new entry is worse than a tied parent: its column is higher)
+        j = 0
+        while j < m and size < kk:  # fill the heap; sift up (a tied parent stays: its column is lower)
+            v = row[j]
+            if v > -np.inf:
                 pos = size
                 size += 1
                 while pos > 0:
@@ -201,9 +200,14 @@ def _topk_kernel(S, out_idx, out_val):
                     else:
                         break
                 hv[pos], hi[pos] = v, j
-            elif v > hv[0]:
+            j += 1
+        worst = hv[0] if size else np.inf
+        for j in range(j, m):  # only a strictly better score enters (a tie has a higher column)
+            v = row[j]
+            if v > worst:
                 hv[0], hi[0] = v, j
                 _sift_down(hv, hi, 0, size)
+                worst = hv[0]
         for t in range(size - 1, 0, -1):  # heap sort: the worst goes to the back
             hv[0], hv[t] = hv[t], hv[0]
             hi[0], hi[t] = hi[t], hi[0]
