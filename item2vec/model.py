@@ -18,7 +18,7 @@ from .model_io import ModelFileError, read_model, write_model
 from .params import validate_params
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
-from .scoring import SCORING_RULES, check_on_unknown, chunked_topk, normalize_rows, profiles
+from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows, profiles
 from .sequences import Sequences, build_sequences
 from .vocab import Vocabulary
 
@@ -354,20 +354,7 @@ class Item2Vec(RecommenderBase):
         scalar = is_scalar_id(item_ids)
         query = np.asarray([item_ids] if scalar else list(item_ids), dtype=object)
         idx = self.vocab_.encode(query) if on_unknown == "raise" else self.vocab_.lookup(query)
-        U = self._unit_vectors()
-        valid = idx >= 0
-        rare = self.vocab_.counts < min_count
-
-        def block(a: int, b: int) -> np.ndarray:
-            q = idx[a:b]
-            S = U[np.maximum(q, 0)] @ U.T
-            S[q < 0] = -np.inf
-            S[np.flatnonzero(q >= 0), q[q >= 0]] = -np.inf  # never its own neighbour
-            S[:, rare] = -np.inf
-            return S
-
-        top, scores = chunked_topk(idx.size, len(self.vocab_), min(k, len(self.vocab_)), block)
-        top[~valid] = -1
+        top, scores = cosine_neighbours(self._unit_vectors(), idx, min(k, len(self.vocab_)), self.vocab_.counts >= min_count)
         ids = self.vocab_.decode(top)
         return (ids[0], scores[0]) if scalar else (ids, scores)
 

@@ -27,7 +27,7 @@ from numba import njit, prange
 from .vocab import Vocabulary
 
 __all__ = ["SCORING_RULES", "encode_histories", "profiles", "topk_rows", "chunked_topk", "mask_rows",
-           "normalize_rows", "CHUNK_CELLS"]
+           "cosine_neighbours", "normalize_rows", "CHUNK_CELLS"]
 
 SCORING_RULES = ("sgns", "cosine")
 #: Score-matrix cells computed at once (rows are chunked so a block holds at most this many floats).
@@ -255,3 +255,19 @@ def chunked_topk(n: int, n_cols: int, k: int, block_scores: Callable[[int, int],
         b = min(n, a + step)
         ids[a:b], vals[a:b] = topk_rows(block_scores(a, b), k)
     return ids, vals
+
+
+def cosine_neighbours(U: np.ndarray, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` rows of unit vectors ``U`` by cosine to ``U[query]``, only columns with ``allowed``.
+
+    A query is never its own neighbour; a query index ``-1`` (unknown id) gives an all-padding row.
+    """
+    def block(a: int, b: int) -> np.ndarray:
+        q = query[a:b]
+        S = U[np.maximum(q, 0)] @ U.T
+        S[q < 0] = -np.inf
+        S[np.flatnonzero(q >= 0), q[q >= 0]] = -np.inf
+        S[:, ~allowed] = -np.inf
+        return S
+
+    return chunked_topk(query.size, U.shape[0], k, block)
