@@ -108,3 +108,10 @@ def test_errors(small_log):
         compare({}, split)
     with pytest.raises(TypeError, match="compare"):
         format_table("not a table")
+
+
+def test_cut_offs_beyond_the_catalogue_are_padded(small_log):
+    # recommenders return at most n_items columns; the evaluator pads them to max(ks)
+    split = leave_last_out(small_log)
+    res = evaluate(PopularityRecommender(), split, ks=(2, 50))
+    assert res["recall@50"] == pytest.approx(1.0) and res["hit@2"] == pytest.approx(1.0)
