@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 from numba import njit, prange
 
 from .vocab import Vocabulary
@@ -80,8 +81,8 @@ def encode_histories(histories: list[Any], vocab: Vocabulary, on_unknown: str) -
             groups.setdefault(a.dtype, []).append(j)
     for dtype, rows in groups.items():  # one lookup per element dtype, never a concatenation across dtypes
         flat = arrays[rows[0]] if len(rows) == 1 else np.concatenate([arrays[j] for j in rows])
-        if dtype.kind == "f" and np.isnan(flat).any():
-            raise ValueError("histories contain NaN item ids")
+        if (dtype.kind == "f" and np.isnan(flat).any()) or (dtype == object and pd.isna(flat).any()):
+            raise ValueError("histories contain missing item ids (NaN/None); drop them first")
         codes = vocab.lookup(flat)
         if len(groups) == 1:  # the non-empty histories in order are the whole flat array
             idx[:] = codes

@@ -99,3 +99,9 @@ def test_recommend_frame_uses_the_model_columns(model):
     m = Item2Vec(**FAST, user_col="u", item_col="i").fit(_seqs(n_seq=100))
     out = m.recommend_frame(df, k=3)
     assert set(out.user) == {1, 2} and len(out) == 6
+
+
+def test_missing_ids_in_histories_are_refused_alike(model):
+    for query in ([1, float("nan")], np.array([1.0, np.nan]), [1, None], [[1], [None]]):
+        with pytest.raises(ValueError, match="missing item ids"):
+            model.recommend(query, k=2, on_unknown="ignore")
