@@ -17,6 +17,7 @@ fallback); ``_fitted_attr`` names the attribute whose presence means "fitted".
 
 from __future__ import annotations
 
+import inspect
 from contextlib import nullcontext
 from typing import Any, Callable, ContextManager
 
@@ -160,7 +161,7 @@ class RecommenderBase:
         self._check_fitted()
         k = check_k(k)
         check_on_unknown(on_unknown)
-        score = self._scorer(**options)
+        score = self._scorer(**self._check_options(options))
         batch, single = as_batch(histories)
         indptr, indices = encode_histories(batch, self.vocab_, on_unknown)
         V = len(self.vocab_)
@@ -186,6 +187,14 @@ class RecommenderBase:
             top, scores = chunked_topk(len(batch), V, min(k, V), block)
         ids = self.vocab_.decode(top)
         return (ids[0], scores[0]) if single else (ids, scores)
+
+    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        allowed = [p for p in inspect.signature(self._scorer).parameters if p != "options"]
+        bad = sorted(set(options) - set(allowed))
+        if bad:
+            raise TypeError(f"{type(self).__name__}.recommend got unknown option(s) {bad}; "
+                            f"its scoring options are {allowed or 'none'}")
+        return options
 
     def _exclusion_mask(self, exclude: Any) -> np.ndarray | None:
         if exclude is None:

@@ -201,3 +201,8 @@ def test_save_load_when_supported(fitted, tmp_path):
         a, b = fitted.recommend(q, k=7), loaded.recommend(q, k=7)
         np.testing.assert_array_equal(a[0], b[0])
         np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_unknown_options_are_named(fitted):
+    with pytest.raises(TypeError, match=r"unknown option\(s\) \['scorng'\]"):
+        fitted.recommend([0], k=2, scorng="cosine")
