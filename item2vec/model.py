@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from ._kernels import corpus_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables
-from .model_io import ModelFileError, read_model, write_model
+from .model_io import ModelFileError, decode_params, encode_params, read_model, write_model
 from .params import validate_params
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 from .scoring import encode_histories, normalize_rows, profiles, top_k_scores
@@ -439,31 +439,50 @@ class Item2Vec:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> str:
-        """Save to ``path`` (``.npz`` added if missing) atomically; returns the path written."""
+        """Save to ``path`` (``.npz`` added if missing) atomically; returns the path written.
+
+        The file gets the permissions ``open()`` would give it (``0o666`` minus
+        the umask, or those of the file it replaces). Raises ``ValueError`` for
+        a model whose training saw no (center, context) pair: its vectors are
+        the random initialisation.
+        """
         self._check_fitted()
-        params = {k: v for k, v in self.get_params().items() if k not in ("callbacks", "item_groups", "random_state")}
-        params["session_gap"] = None if params["session_gap"] is None else str(params["session_gap"])
-        rs = self.random_state
-        params["random_state"] = int(rs) if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool) else None
-        meta = {"library_version": __version__, "params": params, "vocab_kind": self.vocab_.kind,
-                "loss_history": self.loss_history_, "n_tokens": int(getattr(self, "n_tokens_", 0))}
+        if getattr(self, "n_pairs_", None) == 0:
+            raise ValueError(
+                "refusing to save a model that trained on 0 (center, context) pairs (its vectors are random); "
+                f"on small data use sample=0 (it was sample={self.sample!r}), or give more or longer sequences")
+        meta = {"library_version": __version__, "params": encode_params(self.get_params()), "vocab_kind": self.vocab_.kind,
+                "loss_history": [float(x) for x in self.loss_history_], "n_tokens": int(getattr(self, "n_tokens_", 0))}
         arrays = {"item_vectors": self.item_vectors_, "context_vectors": self.context_vectors_, **self.vocab_.to_arrays()}
         return str(write_model(path, arrays, meta))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Item2Vec":
-        """Load a model saved by :meth:`save` (no pickle; checksums verified)."""
+        """Load a model saved by :meth:`save` (no pickle; checksums and stored parameters verified).
+
+        Raises
+        ------
+        ModelFileError
+            The file is missing, damaged, not a model, too new, or holds an
+            invalid field (the message names the file and the field).
+        """
         arrays, meta = read_model(path)
+        params = decode_params(meta.get("params"), cls().get_params(), path)
         try:
-            params = meta["params"]
-            session_gap = params.pop("session_gap", None)
-            model = cls(**{k: v for k, v in params.items() if k in cls().get_params()})
-            model.session_gap = None if session_gap is None else pd.Timedelta(session_gap) if " " in str(session_gap) else float(session_gap)
-            vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta["vocab_kind"])
-            model.n_tokens_ = int(meta.get("n_tokens", 0))
-            model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], meta.get("loss_history", []))
-        except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"{path}: model file is missing or has invalid fields: {e}") from e
+            n_tokens = meta.get("n_tokens", 0)
+            if isinstance(n_tokens, bool) or not isinstance(n_tokens, int) or n_tokens < 0:
+                raise ValueError(f"n_tokens must be an integer >= 0, got n_tokens={n_tokens!r}")
+            losses = meta.get("loss_history", [])
+            if not isinstance(losses, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in losses):
+                raise ValueError(f"loss_history must be a list of numbers, got {str(losses)[:80]}")
+            model = cls(**params)
+            vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta.get("vocab_kind"))
+            model.n_tokens_ = n_tokens
+            model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], losses)
+        except KeyError as e:
+            raise ModelFileError(f"{path}: model file is missing the field or array {e}") from e
+        except Exception as e:  # noqa: BLE001 - any inconsistency of a damaged file is a ModelFileError
+            raise ModelFileError(f"{path}: model file has invalid fields: {e}") from e
         return model
 
     # ------------------------------------------------------------------ conveniences
