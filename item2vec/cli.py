@@ -15,6 +15,7 @@ import ast
 import math
 import sys
 import time
+import warnings
 from typing import Any, Sequence
 
 import pandas as pd
@@ -25,7 +26,7 @@ from .model_io import ModelFileError  # noqa: E402
 from .tuning import MODEL_NAMES, parse_metric, settable_params  # noqa: E402
 from .workflows import (  # noqa: E402
     DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, convert_ids, item_title, load_data, load_titles,
-    make_split, model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
+    make_split, model_output_path, model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
     run_tune, write_results,
 )
 
@@ -180,6 +181,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    target = model_output_path(args.output)  # fail before loading or training anything
     overrides = parse_settings(args.set, ["item2vec"], default_model="item2vec")
     model_params(["item2vec"], overrides)  # fail on bad values before loading anything
     if args.data is None and args.dataset is None:
@@ -187,9 +189,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = _data_args(args, not args.quiet)
     params = model_params(["item2vec"], overrides, data)["item2vec"]
     t0 = time.perf_counter()
-    model = run_train(data, params, seed=args.seed, threads=args.threads, progress=not args.quiet)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        model = run_train(data, params, seed=args.seed, threads=args.threads, progress=not args.quiet)
     seconds = time.perf_counter() - t0
-    path = model.save(args.output)
+    if getattr(model, "n_pairs_", None) == 0:
+        raise CLIError(f"training on {data.name} saw no (center, context) pair (subsampling sample={model.sample} "
+                       f"removed every co-occurrence of a small log), so no model was saved; "
+                       f"use --set sample=0 or more data")
+    for w in caught:
+        _warn_line(w.message, w.category, w.filename, w.lineno)
+    path = model.save(target)
     loss = model.loss_history_[-1] if model.loss_history_ else float("nan")
     print(f"trained item2vec on {data.name}: vocabulary {len(model.vocab_):,} items | "
           f"{model.n_tokens_:,} tokens | {model.epochs} epochs | {seconds:.2f} s | final loss {loss:.4f}")
@@ -336,9 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=SPLITS, default="leave-last-out", help="protocol (default: leave-last-out)")
     p.add_argument("--stage", choices=("val", "test"), default="test",
                    help="test: fit on train+val, score test targets (default); val: fit on train, score val")
-    p.add_argument("--set", action="append", metavar="MODEL.PARAM=VALUE",
-                   help="hyperparameter override, repeatable (e.g. item2vec.window=3, als.factors=128); "
-                        "settings of models not in --models are ignored")
+    p.add_argument("--set", action="extend", nargs="+", metavar="MODEL.PARAM=VALUE",
+                   help="hyperparameter overrides, one or more per --set, repeatable "
+                        "(e.g. --set item2vec.window=3 als.factors=128); settings of models not in --models are ignored")
     p.add_argument("--output", "-o", metavar="FILE", help="write results to FILE.json or FILE.csv")
     _add_run_options(p)
     p.set_defaults(func=cmd_evaluate)
@@ -347,8 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train item2vec on all interactions of --data/--dataset and save a .npz model.")
     _add_data_options(p, "or --data FILE")
     p.add_argument("--output", "-o", required=True, metavar="MODEL.npz", help="model file to write")
-    p.add_argument("--set", action="append", metavar="PARAM=VALUE",
-                   help="item2vec hyperparameter, repeatable (e.g. window=3 epochs=40)")
+    p.add_argument("--set", action="extend", nargs="+", metavar="PARAM=VALUE",
+                   help="item2vec hyperparameters, one or more per --set, repeatable (e.g. --set window=3 epochs=40)")
     _add_run_options(p)
     p.set_defaults(func=cmd_train)
 
@@ -397,6 +407,12 @@ def _one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
+def _warn_line(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    """A Python warning as one line on stderr (``item2vec: warning: ...``)."""
+    name = getattr(category, "__name__", "Warning")
+    print(f"{PROG}: warning: {_one_line(str(message))} ({name})", file=sys.stderr)
+
+
 def _fail(message: str, code: int) -> int:
     print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
     return code
@@ -421,7 +437,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.traceback:
         return args.func(args)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warn_line  # restored when the block ends
+            return args.func(args)
     except CLIError as e:
         return _fail(str(e), e.code)
     except (DatasetNotFoundError, ChecksumError) as e:
