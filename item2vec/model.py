@@ -19,6 +19,7 @@ from .params import validate_params
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 from .scoring import encode_histories, normalize_rows, profiles, top_k_scores
 from .sequences import Sequences, build_sequences
+from .validation import is_int
 from .vocab import Vocabulary
 
 __all__ = ["Item2Vec", "NotFittedError"]
@@ -470,10 +471,10 @@ class Item2Vec:
         params = decode_params(meta.get("params"), cls().get_params(), path)
         try:
             n_tokens = meta.get("n_tokens", 0)
-            if isinstance(n_tokens, bool) or not isinstance(n_tokens, int) or n_tokens < 0:
+            if not is_int(n_tokens) or n_tokens < 0:
                 raise ValueError(f"n_tokens must be an integer >= 0, got n_tokens={n_tokens!r}")
             losses = meta.get("loss_history", [])
-            if not isinstance(losses, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in losses):
+            if not isinstance(losses, list) or not all(isinstance(x, float) or is_int(x) for x in losses):
                 raise ValueError(f"loss_history must be a list of numbers, got {str(losses)[:80]}")
             model = cls(**params)
             vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta.get("vocab_kind"))

@@ -35,6 +35,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .validation import is_int, is_real
+
 __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "ModelFileError", "write_model", "read_model",
     "encode_params", "decode_params", "stale_temp_files",
@@ -64,14 +66,14 @@ def encode_params(params: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in params.items() if k not in _UNSTORED}
     gap = out.get("session_gap")
     if gap is not None:
-        if isinstance(gap, (int, float, np.integer, np.floating)) and not isinstance(gap, (bool, np.bool_)):
+        if is_real(gap):
             out["session_gap"] = float(gap)
         else:
             import pandas as pd
 
             out["session_gap"] = str(pd.Timedelta(gap))
     rs = out.get("random_state")
-    out["random_state"] = int(rs) if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool) else None
+    out["random_state"] = int(rs) if is_int(rs) else None
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in out.items()}
 
 
@@ -110,7 +112,7 @@ def decode_params(stored: Any, known: Iterable[str], path: Any = "model file") -
     if "session_gap" in params:
         params["session_gap"] = _decode_gap(params["session_gap"])
     rs = params.get("random_state")
-    if rs is not None and (isinstance(rs, bool) or not isinstance(rs, int) or not 0 <= rs < 2**64):
+    if rs is not None and (not is_int(rs) or not 0 <= rs < 2**64):
         raise ModelFileError(f"{path}: invalid model metadata: params.random_state must be None or an integer "
                              f"in [0, 2**64), got random_state={rs!r}")
     check = dict(params, item_groups={}) if params.get("hard_negatives") == "group" else params
@@ -266,7 +268,7 @@ def read_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path} is not an item2vec model file (format={meta.get('format') if isinstance(meta, dict) else None!r})")
     version = meta.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if not is_int(version) or version < 1:
         raise ModelFileError(f"{path}: invalid model metadata: format_version must be an integer >= 1, "
                              f"got format_version={version!r}")
     if version > FORMAT_VERSION:

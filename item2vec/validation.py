@@ -128,7 +128,9 @@ def check_real(name: str, value: Any, lo: float | None = None, hi: float | None 
 
 def check_fraction(name: str, value: Any) -> float:
     """A real strictly between 0 and 1, as a Python ``float``."""
-    return check_real(name, value, 0.0, 1.0, lo_open=True, hi_open=True)  # type: ignore[return-value]
+    inner = real_rule(0.0, 1.0, lo_open=True, hi_open=True)
+    check(name, value, lambda v: None if inner(v) is None else "a float strictly between 0 and 1")
+    return float(value)
 
 
 def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
