@@ -1,4 +1,4 @@
-"""Command-line interface: ``item2vec evaluate | train | similar | recommend | tune``.
+"""Command-line interface: ``item2vec evaluate | train | similar | recommend | tune | warmup``.
 
 Every subcommand is a ``cmd_*(args) -> int`` function built on small importable
 stage functions (:func:`load_data`, :func:`make_split`, :func:`run_evaluate`,
@@ -160,6 +160,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data = _data_args(args, progress)
     params = model_params(args.models, overrides, data)
     split = make_split(data.interactions, args.split, args.seed)
+    if "item2vec" in args.models:
+        _warm(args, params.get("item2vec", {}))
     table = run_evaluate(split, args.models, args.k, params, stage=args.stage, seed=args.seed,
                          threads=args.threads, progress=progress)
     from .evaluation import format_table
@@ -180,6 +182,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warm(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    """Compile the numba kernels before the timed fits; say so when it took a while (a first run)."""
+    from .warmup import warm_up
+
+    seconds = warm_up(hard_negatives=params.get("hard_negatives") == "mined")
+    if seconds > 3 and not args.quiet:
+        print(f"{PROG}: compiled the numba kernels in {seconds:.1f} s (first run only: the code is cached for "
+              f"later runs, and 'fit s' does not include it)", file=sys.stderr)
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    from .warmup import warm_up
+
+    seconds = warm_up(hard_negatives=True)
+    print(f"numba kernels ready in {seconds:.1f} s (cached: later runs load them in about a second)")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     target = model_output_path(args.output)  # fail before loading or training anything
     overrides = parse_settings(args.set, ["item2vec"], default_model="item2vec")
@@ -188,6 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError("give the training data with --data FILE or --dataset NAME")
     data = _data_args(args, not args.quiet)
     params = model_params(["item2vec"], overrides, data)["item2vec"]
+    _warm(args, params)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
@@ -381,6 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--synthetic-users", type=_positive_int, default=1000, help=argparse.SUPPRESS)
         p.add_argument("--synthetic-items", type=_positive_int, default=500, help=argparse.SUPPRESS)
         p.set_defaults(func=cmd_similar if name == "similar" else cmd_recommend)
+
+    p = sub.add_parser("warmup", help="compile the numba kernels now (once per install), not in the first fit",
+                       description="Compile (or load from numba's on-disk cache) the training and query kernels. "
+                                   "A fresh install pays about 13 s for this in its first fit; later runs about 1 s.")
+    p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser("tune", help="random hyperparameter search on the validation split",
                        description="Seeded random search: each setting is fitted on train and scored on val; "

@@ -422,3 +422,16 @@ def test_mistyped_data_folder_is_named(capsys, tmp_path, monkeypatch):
     code, out, err = run(capsys, "evaluate", "--models", "pop", "-q", "--data-dir", str(tmp_path / "a" / "b"))
     assert_usage_error(code, out, err, expected=1)
     assert str(tmp_path / "a" / "b") in err and not (tmp_path / "a").exists()
+
+
+def test_warmup_command_and_first_run_note(capsys, tmp_path, monkeypatch):
+    code, out, err = run(capsys, "warmup")
+    assert code == 0, err
+    assert out.startswith("numba kernels ready in ")
+    from item2vec import warmup
+
+    monkeypatch.setattr(warmup, "warm_up", lambda hard_negatives=False: 20.0)  # as on a fresh install
+    small = [a for a in SMALL if a != "--quiet"]
+    code, out, err = run(capsys, "train", *small, "--set", "epochs=1", "--output", str(tmp_path / "m.npz"))
+    assert code == 0, err
+    assert "compiled the numba kernels in 20.0 s" in err and "'fit s' does not include it" in err
