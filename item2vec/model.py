@@ -504,7 +504,13 @@ class Item2Vec:
         counts : array-like of int, optional
             Item frequencies (used for the popularity fallback); ones if absent.
         **params
-            Hyperparameters (e.g. ``history_length``).
+            Hyperparameters (e.g. ``history_length``), validated as ``fit`` validates them.
+
+        Raises
+        ------
+        ValueError
+            Vectors that are not 2-D, not finite, or of mismatched shapes; an
+            invalid hyperparameter (named).
         """
         W = np.asarray(item_vectors)
         if W.ndim != 2:
@@ -512,8 +518,13 @@ class Item2Vec:
         if context_vectors is None:
             params.setdefault("scoring", "cosine")
             context_vectors = np.zeros(W.shape, dtype=np.float32)
+        for name, V in (("item_vectors", W), ("context_vectors", np.asarray(context_vectors))):
+            if V.dtype.kind not in "iuf" or not np.isfinite(V).all():
+                raise ValueError(f"{name} must hold finite numbers (dtype {V.dtype}); "
+                                 f"NaN or inf rows would poison every score")
         counts = np.ones(W.shape[0], dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
         model = cls(vector_size=W.shape[1], **params)
+        validate_params(model.get_params())
         model._set_fitted(Vocabulary(item_ids, counts), W, context_vectors)
         return model
 

@@ -196,3 +196,17 @@ def test_a_model_that_trained_on_nothing_is_not_saved(tmp_path):
     with pytest.raises(ValueError, match="0 .*pairs.*sample=0"):
         m.save(tmp_path / "m.npz")
     assert not list(tmp_path.iterdir())
+
+
+def test_from_vectors_validates_parameters_and_values():
+    W = np.ones((2, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="history_length must be"):
+        Item2Vec.from_vectors([1, 2], W, W, history_length="abc")
+    with pytest.raises(ValueError, match="scoring must be"):
+        Item2Vec.from_vectors([1, 2], W, W, scoring="dot")
+    bad = W.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="item_vectors must hold finite numbers"):
+        Item2Vec.from_vectors([1, 2], bad, W)
+    with pytest.raises(ValueError, match="context_vectors must hold finite numbers"):
+        Item2Vec.from_vectors([1, 2], W, bad)
