@@ -59,8 +59,9 @@ def check_writable(path: str | Path, option: str = "--output") -> None:
     if not folder.is_dir():
         raise CLIError(f"{option} {str(path)!r}: {folder} is a file, not a folder")
     try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".item2vec-write-check-")
+        os.close(fd)
+        os.unlink(probe)
     except OSError as e:
         raise CLIError(f"{option} {str(path)!r}: cannot write in {folder} ({e.strerror or e})") from None
 
