@@ -21,12 +21,13 @@ from typing import Any, Sequence
 import pandas as pd
 
 from . import __version__  # noqa: E402
+from .cli_model import cmd_recommend, cmd_similar, cmd_warmup, warm_for_timing  # noqa: E402
 from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError  # noqa: E402
 from .model_io import ModelFileError  # noqa: E402
 from .tuning import MODEL_NAMES, parse_metric, settable_params  # noqa: E402
 from .workflows import (  # noqa: E402
-    DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, convert_ids, item_title, load_data, load_titles,
-    make_split, model_output_path, model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
+    DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, load_data, make_split, model_output_path,
+    model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
     run_tune, write_results,
 )
 
@@ -161,7 +162,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     params = model_params(args.models, overrides, data)
     split = make_split(data.interactions, args.split, args.seed)
     if "item2vec" in args.models:
-        _warm(args, params.get("item2vec", {}))
+        warm_for_timing(args.quiet, params.get("item2vec", {}))
     table = run_evaluate(split, args.models, args.k, params, stage=args.stage, seed=args.seed,
                          threads=args.threads, progress=progress)
     from .evaluation import format_table
@@ -182,24 +183,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warm(args: argparse.Namespace, params: dict[str, Any]) -> None:
-    """Compile the numba kernels before the timed fits; say so when it took a while (a first run)."""
-    from .warmup import warm_up
-
-    seconds = warm_up(hard_negatives=params.get("hard_negatives") == "mined")
-    if seconds > 3 and not args.quiet:
-        print(f"{PROG}: compiled the numba kernels in {seconds:.1f} s (first run only: the code is cached for "
-              f"later runs, and 'fit s' does not include it)", file=sys.stderr)
-
-
-def cmd_warmup(args: argparse.Namespace) -> int:
-    from .warmup import warm_up
-
-    seconds = warm_up(hard_negatives=True)
-    print(f"numba kernels ready in {seconds:.1f} s (cached: later runs load them in about a second)")
-    return 0
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     target = model_output_path(args.output)  # fail before loading or training anything
     overrides = parse_settings(args.set, ["item2vec"], default_model="item2vec")
@@ -208,7 +191,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError("give the training data with --data FILE or --dataset NAME")
     data = _data_args(args, not args.quiet)
     params = model_params(["item2vec"], overrides, data)["item2vec"]
-    _warm(args, params)
+    warm_for_timing(args.quiet, params)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
@@ -225,46 +208,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"trained item2vec on {data.name}: vocabulary {len(model.vocab_):,} items | "
           f"{model.n_tokens_:,} tokens | {model.epochs} epochs | {seconds:.2f} s | final loss {loss:.4f}")
     print(f"saved {path}")
-    return 0
-
-
-def _load_model(path: str) -> Any:
-    from .model import Item2Vec
-
-    return Item2Vec.load(path)
-
-
-def _titles_args(args: argparse.Namespace) -> dict[Any, str] | None:
-    return load_titles(args.dataset, args.data_dir, seed=args.seed, synthetic_users=args.synthetic_users,
-                       synthetic_items=args.synthetic_items)
-
-
-def cmd_similar(args: argparse.Namespace) -> int:
-    model = _load_model(args.model)
-    items = convert_ids(model, args.items)
-    titles = _titles_args(args)
-    for n, (query, table) in enumerate(run_similar(model, items, args.k, titles)):
-        name = item_title(titles, query)
-        print(("\n" if n else "") + f"items similar to {query}" + (f" ({name})" if name else "") + ":")
-        print(render_table(table))
-    return 0
-
-
-def cmd_recommend(args: argparse.Namespace) -> int:
-    model = _load_model(args.model)
-    raw = [t.strip() for t in args.history.split(",") if t.strip()]
-    if not raw:
-        raise CLIError("--history is empty; give item ids separated by commas, e.g. --history 1,2,3")
-    history = convert_ids(model, raw)
-    titles = _titles_args(args)
-    try:
-        table = run_recommend(model, history, args.k, titles,
-                              on_unknown="ignore" if args.ignore_unknown else "raise", scoring=args.scoring)
-    except KeyError as e:
-        msg = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
-        raise CLIError(f"{msg} (on the command line: --ignore-unknown)") from None
-    print(f"top {args.k} for a history of {len(history)} item(s) (seen items excluded):")
-    print(render_table(table))
     return 0
 
 
