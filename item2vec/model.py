@@ -12,14 +12,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import __version__
 from ._kernels import corpus_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables
-from .model_io import ModelFileError, decode_params, encode_params, read_model, write_model
+from .model_io import ModelFileError, load_estimator, save_estimator
 from .params import validate_params
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 from .scoring import encode_histories, normalize_rows, profiles, top_k_scores
 from .sequences import Sequences, build_sequences
-from .validation import is_int
 from .vocab import Vocabulary
 
 __all__ = ["Item2Vec", "NotFittedError"]
@@ -448,14 +446,7 @@ class Item2Vec:
         the random initialisation.
         """
         self._check_fitted()
-        if getattr(self, "n_pairs_", None) == 0:
-            raise ValueError(
-                "refusing to save a model that trained on 0 (center, context) pairs (its vectors are random); "
-                f"on small data use sample=0 (it was sample={self.sample!r}), or give more or longer sequences")
-        meta = {"library_version": __version__, "params": encode_params(self.get_params()), "vocab_kind": self.vocab_.kind,
-                "loss_history": [float(x) for x in self.loss_history_], "n_tokens": int(getattr(self, "n_tokens_", 0))}
-        arrays = {"item_vectors": self.item_vectors_, "context_vectors": self.context_vectors_, **self.vocab_.to_arrays()}
-        return str(write_model(path, arrays, meta))
+        return save_estimator(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Item2Vec":
@@ -467,24 +458,7 @@ class Item2Vec:
             The file is missing, damaged, not a model, too new, or holds an
             invalid field (the message names the file and the field).
         """
-        arrays, meta = read_model(path)
-        params = decode_params(meta.get("params"), cls().get_params(), path)
-        try:
-            n_tokens = meta.get("n_tokens", 0)
-            if not is_int(n_tokens) or n_tokens < 0:
-                raise ValueError(f"n_tokens must be an integer >= 0, got n_tokens={n_tokens!r}")
-            losses = meta.get("loss_history", [])
-            if not isinstance(losses, list) or not all(isinstance(x, float) or is_int(x) for x in losses):
-                raise ValueError(f"loss_history must be a list of numbers, got {str(losses)[:80]}")
-            model = cls(**params)
-            vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta.get("vocab_kind"))
-            model.n_tokens_ = n_tokens
-            model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], losses)
-        except KeyError as e:
-            raise ModelFileError(f"{path}: model file is missing the field or array {e}") from e
-        except Exception as e:  # noqa: BLE001 - any inconsistency of a damaged file is a ModelFileError
-            raise ModelFileError(f"{path}: model file has invalid fields: {e}") from e
-        return model
+        return load_estimator(cls, path)
 
     # ------------------------------------------------------------------ conveniences
     @classmethod

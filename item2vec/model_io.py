@@ -39,7 +39,7 @@ from .validation import is_int, is_real
 
 __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "ModelFileError", "write_model", "read_model",
-    "encode_params", "decode_params", "stale_temp_files",
+    "encode_params", "decode_params", "stale_temp_files", "save_estimator", "load_estimator",
 ]
 
 FORMAT_NAME = "item2vec-model"
@@ -286,3 +286,42 @@ def read_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
     if missing:
         raise ModelFileError(f"{path}: arrays missing from the file: {sorted(missing)}")
     return arrays, meta
+
+
+# ============================================================================ Item2Vec state
+def save_estimator(model: Any, path: str | os.PathLike) -> str:
+    """Write a fitted :class:`~item2vec.Item2Vec` (the body of ``Item2Vec.save``)."""
+    from . import __version__
+
+    if getattr(model, "n_pairs_", None) == 0:
+        raise ValueError(
+            "refusing to save a model that trained on 0 (center, context) pairs (its vectors are random); "
+            f"on small data use sample=0 (it was sample={model.sample!r}), or give more or longer sequences")
+    meta = {"library_version": __version__, "params": encode_params(model.get_params()), "vocab_kind": model.vocab_.kind,
+            "loss_history": [float(x) for x in model.loss_history_], "n_tokens": int(getattr(model, "n_tokens_", 0))}
+    arrays = {"item_vectors": model.item_vectors_, "context_vectors": model.context_vectors_, **model.vocab_.to_arrays()}
+    return str(write_model(path, arrays, meta))
+
+
+def load_estimator(cls: Any, path: str | os.PathLike) -> Any:
+    """Read a model file into a fitted ``cls`` (the body of ``Item2Vec.load``); :class:`ModelFileError` on any defect."""
+    from .vocab import Vocabulary
+
+    arrays, meta = read_model(path)
+    params = decode_params(meta.get("params"), cls().get_params(), path)
+    try:
+        n_tokens = meta.get("n_tokens", 0)
+        if not is_int(n_tokens) or n_tokens < 0:
+            raise ValueError(f"n_tokens must be an integer >= 0, got n_tokens={n_tokens!r}")
+        losses = meta.get("loss_history", [])
+        if not isinstance(losses, list) or not all(isinstance(x, float) or is_int(x) for x in losses):
+            raise ValueError(f"loss_history must be a list of numbers, got {str(losses)[:80]}")
+        model = cls(**params)
+        vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta.get("vocab_kind"))
+        model.n_tokens_ = n_tokens
+        model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], losses)
+    except KeyError as e:
+        raise ModelFileError(f"{path}: model file is missing the field or array {e}") from e
+    except Exception as e:  # noqa: BLE001 - any inconsistency of a damaged file is a ModelFileError
+        raise ModelFileError(f"{path}: model file has invalid fields: {e}") from e
+    return model
