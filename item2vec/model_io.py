@@ -230,11 +230,17 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
 
 
 def _read_zip(path: Path) -> dict[str, np.ndarray]:
+    on_disk = path.stat().st_size
     with zipfile.ZipFile(path) as zf:
         arrays = {}
         for info in zf.infolist():
             if not info.filename.endswith(".npy") or info.filename[:-4] in arrays:
                 raise ValueError(f"unexpected member {info.filename!r}")
+            stored = info.compress_type == zipfile.ZIP_STORED
+            if info.compress_size > on_disk or (stored and info.file_size != info.compress_size) or (
+                    not stored and info.file_size > 1000 * info.compress_size + (1 << 20)):
+                raise ValueError(f"member {info.filename!r} declares {info.file_size} bytes "
+                                 f"({info.compress_size} stored) in a file of {on_disk}")
             arrays[info.filename[:-4]] = _read_member(zf, info)
     return arrays
 

@@ -75,15 +75,17 @@ def real_rule(lo: float | None = None, hi: float | None = None, lo_open: bool = 
 
 
 def choice_rule(*allowed: Any) -> Rule:
-    """One of ``allowed`` (``True``/``False`` match only bools, not ``1``/``0``)."""
+    """One of ``allowed``: ``None``, bools (``True`` matches ``True``/``np.True_``, not ``1``) or strings."""
     text = "one of " + ", ".join(repr(a) for a in allowed)
 
     def rule(v: Any) -> str | None:
         for a in allowed:
             if a is None or isinstance(a, bool):
                 same = v is a or (isinstance(a, bool) and isinstance(v, np.bool_) and bool(v) is a)
+            elif isinstance(a, str):
+                same = isinstance(v, str) and v == a
             else:
-                same = not isinstance(v, (bool, np.bool_)) and type(v) is not type(None) and v == a
+                same = type(v) is type(a) and bool(v == a)
             if same:
                 return None
         return text
