@@ -193,10 +193,10 @@ def write_model(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: di
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), mode)
             np.savez(fh, **payload)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, mode)  # mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -256,6 +256,8 @@ def read_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
     path = Path(path)
     if not path.exists() and path.with_name(path.name + ".npz").exists():
         path = path.with_name(path.name + ".npz")
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a model file")
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
     try:
@@ -268,6 +270,8 @@ def read_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
         meta = json.loads(str(raw[()]))
     except ModelFileError:
         raise
+    except (PermissionError, IsADirectoryError) as e:
+        raise ModelFileError(f"{path} cannot be read: {e.strerror or e}") from e
     except Exception as e:  # noqa: BLE001 - whatever a damaged file triggers, the caller gets one error type
         raise ModelFileError(f"{path} is not a readable item2vec model file (truncated or corrupt?): "
                              f"{type(e).__name__}: {e}") from e

@@ -78,6 +78,12 @@ def test_truncated_at_every_length_is_a_model_file_error(tmp_path):
             Item2Vec.load(bad)
 
 
+def test_a_folder_is_not_a_model_file(tmp_path):
+    (tmp_path / "m.npz").mkdir()
+    with pytest.raises(ModelFileError, match="is a folder"):
+        Item2Vec.load(tmp_path / "m.npz")
+
+
 def test_huge_declared_shape_is_refused_without_allocating(tmp_path):
     path = tiny_model().save(tmp_path / "m.npz")
     data = open(path, "rb").read()
