@@ -1,4 +1,4 @@
-"""Data sets: MovieLens loaders and downloader, custom files, synthetic logs.
+"""Data sets: MovieLens loaders and downloader, plus (re-exported) custom files and synthetic logs.
 
 Where MovieLens data is looked for, in order: the ``data_dir`` argument (the
 CLI's ``--data-dir``), the ``ITEM2VEC_DATA`` environment variable, then the cache
@@ -7,7 +7,11 @@ named like the top folder of GroupLens' zip (``ml-100k/``, ``ml-1m/``,
 ``ml-10M100K/``, ``ml-20m/``, ``ml-25m/``, ``ml-latest-small/``); the short name
 (``ml-10m/``) is accepted too. A data set found nowhere is downloaded (when
 ``download=True``) from GroupLens, checked against a recorded SHA-256 and
-extracted atomically into ``data_dir`` if given, else into the cache.
+extracted atomically into ``data_dir`` if given (it must exist: a mistyped
+folder is named in the error and never created), else into the cache (the only
+folder created). Errors name every folder looked in and say which do not exist.
+Custom logs: :func:`~item2vec.interactions.load_interactions`; synthetic logs:
+:func:`~item2vec.synthetic.make_synthetic`.
 """
 
 from __future__ import annotations
