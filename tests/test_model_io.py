@@ -9,6 +9,8 @@ import stat
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from item2vec import Item2Vec, ModelFileError
 from item2vec.model_io import read_model, write_model
@@ -216,3 +218,25 @@ def test_from_vectors_validates_parameters_and_values():
         Item2Vec.from_vectors([1, 2], bad, W)
     with pytest.raises(ValueError, match="context_vectors must hold finite numbers"):
         Item2Vec.from_vectors([1, 2], W, bad)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 2**70) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=5)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.dictionaries(st.sampled_from(sorted(Item2Vec().get_params())), json_values, min_size=1, max_size=3))
+def test_any_edited_parameter_loads_validly_or_is_a_model_file_error(tmp_path, edits):
+    path = tmp_path / "m.npz"
+    if not path.exists():
+        tiny_model().save(path)
+    bad = rewrite(path, tmp_path / "edited.npz", edit_params=lambda p: p.update(edits))
+    try:
+        model = Item2Vec.load(bad)
+    except ModelFileError as e:
+        assert "edited.npz" in str(e) and "params." in str(e)
+        return
+    ids, scores = model.recommend([10, 20], k=2)  # what loads, works
+    assert set(ids.tolist()) <= {10, 20, 30, -1}
