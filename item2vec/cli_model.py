@@ -52,7 +52,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     except KeyError as e:
         msg = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
         raise CLIError(f"{msg} (on the command line: --ignore-unknown)") from None
-    print(f"top {args.k} for a history of {len(history)} item(s) (seen items excluded):")
+    shown = args.k if args.k <= len(model.vocab_) else f"{len(table)} (--k {args.k}; the model has {len(model.vocab_):,} items)"
+    print(f"top {shown} for a history of {len(history)} item(s) (seen items excluded):")
     print(render_table(table))
     return 0
 

@@ -339,6 +339,7 @@ def test_huge_k_is_capped_at_the_catalogue(capsys, tmp_path):
         code, out, err = run(capsys, command[0], "--model", str(tmp_path / "m.npz"), *command[1:], "--k", "1000000000")
         assert code == 0, err
         assert len(out.strip().splitlines()) == 3 + 3
+    assert out.startswith("top 3 (--k 1000000000; the model has 4 items)")
 
 
 def _tiny_log(tmp_path, dates=False):
