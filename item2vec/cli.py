@@ -1,4 +1,4 @@
-"""Command-line interface: ``item2vec evaluate | train | similar | recommend | tune``.
+"""Command-line interface: ``item2vec evaluate | train | similar | recommend | tune | warmup``.
 
 Every subcommand is a ``cmd_*(args) -> int`` function built on small importable
 stage functions (:func:`load_data`, :func:`make_split`, :func:`run_evaluate`,
@@ -15,17 +15,19 @@ import ast
 import math
 import sys
 import time
+import warnings
 from typing import Any, Sequence
 
 import pandas as pd
 
 from . import __version__  # noqa: E402
+from .cli_model import cmd_recommend, cmd_similar, cmd_warmup, warm_for_timing  # noqa: E402
 from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError  # noqa: E402
 from .model_io import ModelFileError  # noqa: E402
 from .tuning import MODEL_NAMES, parse_metric, settable_params  # noqa: E402
 from .workflows import (  # noqa: E402
-    DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, convert_ids, item_title, load_data, load_titles,
-    make_split, model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
+    DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, load_data, make_split, model_output_path,
+    model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
     run_tune, write_results,
 )
 
@@ -159,6 +161,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data = _data_args(args, progress)
     params = model_params(args.models, overrides, data)
     split = make_split(data.interactions, args.split, args.seed)
+    if "item2vec" in args.models:
+        warm_for_timing(args.quiet, params.get("item2vec", {}))
     table = run_evaluate(split, args.models, args.k, params, stage=args.stage, seed=args.seed,
                          threads=args.threads, progress=progress)
     from .evaluation import format_table
@@ -180,60 +184,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    target = model_output_path(args.output)  # fail before loading or training anything
     overrides = parse_settings(args.set, ["item2vec"], default_model="item2vec")
     model_params(["item2vec"], overrides)  # fail on bad values before loading anything
     if args.data is None and args.dataset is None:
         raise CLIError("give the training data with --data FILE or --dataset NAME")
     data = _data_args(args, not args.quiet)
     params = model_params(["item2vec"], overrides, data)["item2vec"]
+    warm_for_timing(args.quiet, params)
     t0 = time.perf_counter()
-    model = run_train(data, params, seed=args.seed, threads=args.threads, progress=not args.quiet)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        model = run_train(data, params, seed=args.seed, threads=args.threads, progress=not args.quiet)
     seconds = time.perf_counter() - t0
-    path = model.save(args.output)
+    if getattr(model, "n_pairs_", None) == 0:
+        raise CLIError(f"training on {data.name} saw no (center, context) pair (subsampling sample={model.sample} "
+                       f"removed every co-occurrence of a small log), so no model was saved; "
+                       f"use --set sample=0 or more data")
+    for w in caught:
+        _warn_line(w.message, w.category, w.filename, w.lineno)
+    path = model.save(target)
     loss = model.loss_history_[-1] if model.loss_history_ else float("nan")
     print(f"trained item2vec on {data.name}: vocabulary {len(model.vocab_):,} items | "
           f"{model.n_tokens_:,} tokens | {model.epochs} epochs | {seconds:.2f} s | final loss {loss:.4f}")
     print(f"saved {path}")
-    return 0
-
-
-def _load_model(path: str) -> Any:
-    from .model import Item2Vec
-
-    return Item2Vec.load(path)
-
-
-def _titles_args(args: argparse.Namespace) -> dict[Any, str] | None:
-    return load_titles(args.dataset, args.data_dir, seed=args.seed, synthetic_users=args.synthetic_users,
-                       synthetic_items=args.synthetic_items)
-
-
-def cmd_similar(args: argparse.Namespace) -> int:
-    model = _load_model(args.model)
-    items = convert_ids(model, args.items)
-    titles = _titles_args(args)
-    for n, (query, table) in enumerate(run_similar(model, items, args.k, titles)):
-        name = item_title(titles, query)
-        print(("\n" if n else "") + f"items similar to {query}" + (f" ({name})" if name else "") + ":")
-        print(render_table(table))
-    return 0
-
-
-def cmd_recommend(args: argparse.Namespace) -> int:
-    model = _load_model(args.model)
-    raw = [t.strip() for t in args.history.split(",") if t.strip()]
-    if not raw:
-        raise CLIError("--history is empty; give item ids separated by commas, e.g. --history 1,2,3")
-    history = convert_ids(model, raw)
-    titles = _titles_args(args)
-    try:
-        table = run_recommend(model, history, args.k, titles,
-                              on_unknown="ignore" if args.ignore_unknown else "raise", scoring=args.scoring)
-    except KeyError as e:
-        msg = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
-        raise CLIError(f"{msg} (on the command line: --ignore-unknown)") from None
-    print(f"top {args.k} for a history of {len(history)} item(s) (seen items excluded):")
-    print(render_table(table))
     return 0
 
 
@@ -336,9 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=SPLITS, default="leave-last-out", help="protocol (default: leave-last-out)")
     p.add_argument("--stage", choices=("val", "test"), default="test",
                    help="test: fit on train+val, score test targets (default); val: fit on train, score val")
-    p.add_argument("--set", action="append", metavar="MODEL.PARAM=VALUE",
-                   help="hyperparameter override, repeatable (e.g. item2vec.window=3, als.factors=128); "
-                        "settings of models not in --models are ignored")
+    p.add_argument("--set", action="extend", nargs="+", metavar="MODEL.PARAM=VALUE",
+                   help="hyperparameter overrides, one or more per --set, repeatable "
+                        "(e.g. --set item2vec.window=3 als.factors=128); settings of models not in --models are ignored")
     p.add_argument("--output", "-o", metavar="FILE", help="write results to FILE.json or FILE.csv")
     _add_run_options(p)
     p.set_defaults(func=cmd_evaluate)
@@ -347,8 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train item2vec on all interactions of --data/--dataset and save a .npz model.")
     _add_data_options(p, "or --data FILE")
     p.add_argument("--output", "-o", required=True, metavar="MODEL.npz", help="model file to write")
-    p.add_argument("--set", action="append", metavar="PARAM=VALUE",
-                   help="item2vec hyperparameter, repeatable (e.g. window=3 epochs=40)")
+    p.add_argument("--set", action="extend", nargs="+", metavar="PARAM=VALUE",
+                   help="item2vec hyperparameters, one or more per --set, repeatable (e.g. --set window=3 epochs=40)")
     _add_run_options(p)
     p.set_defaults(func=cmd_train)
 
@@ -358,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", "-m", required=True, metavar="MODEL.npz", help="model file written by 'train'")
         if name == "similar":
             p.add_argument("items", nargs="+", metavar="ITEM", help="item id(s)")
+            p.add_argument("--min-count", type=_positive_int, default=5,
+                           help="only items with at least this many training events are shown (default: 5; "
+                                "1 shows all, including items seen once or twice)")
         else:
             p.add_argument("--history", required=True, metavar="ID,ID,...", help="item ids, oldest first")
             p.add_argument("--ignore-unknown", action="store_true", help="drop history items the model does not know")
@@ -371,6 +348,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--synthetic-users", type=_positive_int, default=1000, help=argparse.SUPPRESS)
         p.add_argument("--synthetic-items", type=_positive_int, default=500, help=argparse.SUPPRESS)
         p.set_defaults(func=cmd_similar if name == "similar" else cmd_recommend)
+
+    p = sub.add_parser("warmup", help="compile the numba kernels now (once per install), not in the first fit",
+                       description="Compile (or load from numba's on-disk cache) the training and query kernels. "
+                                   "A fresh install pays about 13 s for this in its first fit; later runs about 1 s.")
+    p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser("tune", help="random hyperparameter search on the validation split",
                        description="Seeded random search: each setting is fitted on train and scored on val; "
@@ -397,6 +379,12 @@ def _one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
+def _warn_line(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    """A Python warning as one line on stderr (``item2vec: warning: ...``)."""
+    name = getattr(category, "__name__", "Warning")
+    print(f"{PROG}: warning: {_one_line(str(message))} ({name})", file=sys.stderr)
+
+
 def _fail(message: str, code: int) -> int:
     print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
     return code
@@ -421,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.traceback:
         return args.func(args)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warn_line  # restored when the block ends
+            return args.func(args)
     except CLIError as e:
         return _fail(str(e), e.code)
     except (DatasetNotFoundError, ChecksumError) as e:

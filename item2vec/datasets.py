@@ -1,4 +1,4 @@
-"""Data sets: MovieLens loaders and downloader, custom files, synthetic logs.
+"""Data sets: MovieLens loaders and downloader, plus (re-exported) custom files and synthetic logs.
 
 Where MovieLens data is looked for, in order: the ``data_dir`` argument (the
 CLI's ``--data-dir``), the ``ITEM2VEC_DATA`` environment variable, then the cache
@@ -7,7 +7,11 @@ named like the top folder of GroupLens' zip (``ml-100k/``, ``ml-1m/``,
 ``ml-10M100K/``, ``ml-20m/``, ``ml-25m/``, ``ml-latest-small/``); the short name
 (``ml-10m/``) is accepted too. A data set found nowhere is downloaded (when
 ``download=True``) from GroupLens, checked against a recorded SHA-256 and
-extracted atomically into ``data_dir`` if given, else into the cache.
+extracted atomically into ``data_dir`` if given (it must exist: a mistyped
+folder is named in the error and never created), else into the cache (the only
+folder created). Errors name every folder looked in and say which do not exist.
+Custom logs: :func:`~item2vec.interactions.load_interactions`; synthetic logs:
+:func:`~item2vec.synthetic.make_synthetic`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .interactions import load_interactions
 from .synthetic import SyntheticData, make_synthetic
 
 __all__ = [
@@ -178,7 +183,8 @@ def fetch_movielens(name: str, cache_dir: Optional[PathLike] = None, progress: b
     name : str
         One of :data:`MOVIELENS_NAMES` (or a zip folder name such as ``"ml-10M100K"``).
     cache_dir : path, optional
-        Data root to extract into; default :func:`default_data_dir`.
+        Data root to extract into, which must exist; default :func:`default_data_dir`
+        (the only folder created when missing).
     progress : bool
         Show a tqdm progress bar.
 
@@ -194,6 +200,19 @@ def fetch_movielens(name: str, cache_dir: Optional[PathLike] = None, progress: b
     found = _find(canon, [root])
     if found is not None:
         return found
+    if cache_dir is not None and not root.is_dir():
+        raise DatasetNotFoundError(f"MovieLens {canon!r}: the folder to download into, {root}, does not exist "
+                                   f"(it is not created; only the default cache is). To fix: {_HOW_TO_FIX}.")
+    return _download(canon, root, progress, looked=_describe([(root, "cache" if cache_dir is None else "cache_dir")]))
+
+
+def _describe(roots: list[tuple[Path, str]]) -> str:
+    """``"/a (data_dir), /b (ITEM2VEC_DATA; does not exist)"``: where a data set was looked for."""
+    return ", ".join(f"{p} ({label}{'' if p.is_dir() else '; does not exist'})" for p, label in roots)
+
+
+def _download(canon: str, root: Path, progress: bool, looked: str) -> Path:
+    """Download ``canon`` into the data root ``root`` (created only when it is the default cache)."""
     root.mkdir(parents=True, exist_ok=True)
     url = f"{os.environ.get('ITEM2VEC_MOVIELENS_URL', DEFAULT_URL).rstrip('/')}/{canon}.zip"
     expected_sha, expected_size = CHECKSUMS.get(canon, (None, None))
@@ -214,7 +233,7 @@ def fetch_movielens(name: str, cache_dir: Optional[PathLike] = None, progress: b
         except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as err:
             reason = getattr(err, "reason", None) or err
             raise DatasetNotFoundError(
-                f"MovieLens {canon!r} is not on disk (looked in {root}) and could not be downloaded "
+                f"MovieLens {canon!r} is not on disk (looked in {looked}) and could not be downloaded "
                 f"from {url}: {reason}. To fix: {_HOW_TO_FIX}.") from err
         actual = digest.hexdigest()
         if expected_sha is None:
@@ -315,7 +334,8 @@ def load_movielens(name: str = "ml-100k", data_dir: Optional[PathLike] = None,
         One of :data:`MOVIELENS_NAMES` (zip folder names such as ``"ml-10M100K"`` work too).
     data_dir : path, optional
         Data root searched first (then ``$ITEM2VEC_DATA``, then :func:`default_data_dir`);
-        a download goes here if given, else into the cache.
+        a download goes here if given (the folder must exist: a mistyped path is an
+        error, never created), else into the cache (created when needed).
     download : bool
         Download from GroupLens when the data set is found nowhere.
     progress : bool
@@ -330,17 +350,23 @@ def load_movielens(name: str = "ml-100k", data_dir: Optional[PathLike] = None,
         The download does not match the recorded SHA-256.
     """
     canon = _canonical(name)
-    roots = [Path(data_dir)] if data_dir is not None else []
+    roots = [(Path(data_dir), "data_dir")] if data_dir is not None else []
     if os.environ.get("ITEM2VEC_DATA"):
-        roots.append(Path(os.environ["ITEM2VEC_DATA"]))
-    roots.append(default_data_dir())
-    folder = _find(canon, roots)
+        roots.append((Path(os.environ["ITEM2VEC_DATA"]), "ITEM2VEC_DATA"))
+    roots.append((default_data_dir(), "cache"))
+    folder = _find(canon, [r for r, _ in roots])
     if folder is None:
+        looked = _describe(roots)
         if not download:
             raise DatasetNotFoundError(
-                f"MovieLens {canon!r} not found in {', '.join(map(str, roots))} and download=False. "
+                f"MovieLens {canon!r} not found in {looked} and download=False. To fix: {_HOW_TO_FIX}.")
+        if data_dir is not None and not Path(data_dir).is_dir():
+            raise DatasetNotFoundError(
+                f"MovieLens {canon!r} not found (looked in {looked}); the data folder {data_dir} does not exist, "
+                f"so nothing was downloaded or created: fix the path, or create the folder to download into it. "
                 f"To fix: {_HOW_TO_FIX}.")
-        folder = fetch_movielens(canon, roots[0] if data_dir is not None else None, progress=progress)
+        target = Path(data_dir) if data_dir is not None else default_data_dir()
+        folder = _download(canon, target, progress, looked)
     fmt = _detect_format(folder, canon)
     return MovieLens(interactions=_ratings(folder / _FORMAT_FILES[fmt][0], fmt),
                      items=_items(folder, fmt), name=canon, path=folder)
@@ -349,87 +375,6 @@ def load_movielens(name: str = "ml-100k", data_dir: Optional[PathLike] = None,
 def genre_map(items: pd.DataFrame) -> dict[Any, list[str]]:
     """``{item id: [genre, ...]}`` from an ``items`` table with ``item`` and ``genres``."""
     return dict(zip(items["item"].tolist(), items["genres"].tolist()))
-
-
-def _to_unix_seconds(col: pd.Series, name: str) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(col):
-        if col.isna().any():
-            raise ValueError(f"time column {name!r} has {int(col.isna().sum())} missing value(s)")
-        return col.astype(np.int64)
-    parsed = pd.to_datetime(col, utc=True, errors="coerce")
-    if parsed.isna().any():
-        bad = col[parsed.isna()].iloc[0]
-        raise ValueError(f"time column {name!r} must hold unix seconds or dates; cannot parse {bad!r}")
-    return pd.Series((parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1),
-                     index=col.index).astype(np.int64)
-
-
-def load_interactions(path: PathLike, user_col: str = "user", item_col: str = "item",
-                      time_col: Optional[str] = "timestamp", rating_col: Optional[str] = None,
-                      sep: Optional[str] = None) -> pd.DataFrame:
-    """Read a custom interaction log (``.csv``, ``.tsv``, ``.parquet``; csv/tsv may be compressed).
-
-    Parameters
-    ----------
-    path : path
-        The file; its suffix picks the reader unless ``sep`` is given.
-    user_col, item_col : str
-        Required columns, renamed to ``user`` and ``item``.
-    time_col : str or None
-        Column renamed to ``timestamp`` (unix seconds int64; dates are converted).
-        The default ``"timestamp"`` is optional; any other name must exist.
-    rating_col : str, optional
-        Column renamed to ``rating`` (float32); must exist when given.
-    sep : str, optional
-        Field separator, overriding the suffix (then the file is read as text).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``user``, ``item`` and, when present, ``timestamp`` and ``rating``, in file order.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"interaction file {path} does not exist")
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zip", ".zst"):
-        suffixes = suffixes[:-1]
-    kind = suffixes[-1] if suffixes else ""
-    if sep is None and kind not in (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq"):
-        raise ValueError(f"cannot tell the format of {path.name!r}: use a .csv, .tsv or .parquet file, "
-                         f"or pass sep=")
-    if sep is None and kind in (".parquet", ".pq"):
-        try:
-            import pyarrow.parquet as pq
-        except ImportError as err:
-            raise ImportError(f"reading {path.name} needs pyarrow: pip install pyarrow "
-                              f"(or convert the file to .csv)") from err
-        columns = list(pq.read_schema(path).names)
-    else:
-        sep = sep if sep is not None else ("," if kind == ".csv" else "\t")
-        columns = list(pd.read_csv(path, sep=sep, nrows=0).columns)
-    wanted = {user_col: "user", item_col: "item"}
-    if time_col is not None and (time_col in columns or time_col != "timestamp"):
-        wanted[time_col] = "timestamp"
-    if rating_col is not None:
-        wanted[rating_col] = "rating"
-    missing = [c for c in wanted if c not in columns]
-    if missing:
-        raise ValueError(f"{path.name} has no column(s) {', '.join(map(repr, missing))}; "
-                         f"its columns are: {', '.join(map(repr, columns))}")
-    if sep is None:
-        df = pd.read_parquet(path, columns=list(wanted))
-    else:
-        df = pd.read_csv(path, sep=sep, usecols=list(wanted))
-    df = df[list(wanted)].rename(columns=wanted)
-    for col in ("user", "item"):
-        if pd.api.types.is_integer_dtype(df[col]):
-            df[col] = df[col].astype(np.int64)
-    if "timestamp" in df:
-        df["timestamp"] = _to_unix_seconds(df["timestamp"], time_col or "timestamp")
-    if "rating" in df:
-        df["rating"] = df["rating"].astype(np.float32)
-    return df.reset_index(drop=True)
 
 
 def load_dataset(name: str, data_dir: Optional[PathLike] = None, **kw: Any) -> Union[MovieLens, SyntheticData]:

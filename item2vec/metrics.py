@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .validation import is_int
+
 __all__ = ["encode_ids", "hit_matrix", "per_user_metrics", "ranking_metrics", "coverage", "METRICS"]
 
 #: Per-user metric names, in report order (coverage is a catalogue-level metric).
@@ -56,11 +58,11 @@ def _as_recs(recs: Any) -> np.ndarray:
 
 
 def _check_ks(ks: int | Iterable[int], width: int) -> tuple[int, ...]:
-    ks_t = (ks,) if isinstance(ks, (int, np.integer)) else tuple(ks)
+    ks_t = (ks,) if is_int(ks) else tuple(ks)
     if not ks_t:
         raise ValueError("ks must contain at least one cut-off")
     for k in ks_t:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        if not is_int(k) or k < 1:
             raise ValueError(f"every k in ks must be a positive integer, got {k!r}")
         if k > width:
             raise ValueError(
@@ -222,7 +224,7 @@ def coverage(
     pad = _default_pad(recs) if pad is None else pad
     if rows is not None:
         recs = recs[rows]
-    if isinstance(catalogue, (int, np.integer)) and not isinstance(catalogue, bool):
+    if is_int(catalogue):
         size, cat = int(catalogue), None
     else:
         cat = pd.Index(pd.unique(np.asarray(catalogue, dtype=object if recs.dtype.kind in "USO" else None).reshape(-1)))

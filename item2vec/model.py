@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import __version__
 from ._kernels import corpus_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables
-from .model_io import ModelFileError, read_model, write_model
+from .model_io import ModelFileError, load_estimator, save_estimator
 from .params import validate_params
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
@@ -360,32 +359,27 @@ class Item2Vec(RecommenderBase):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> str:
-        """Save to ``path`` (``.npz`` added if missing) atomically; returns the path written."""
+        """Save to ``path`` (``.npz`` added if missing) atomically; returns the path written.
+
+        The file gets the permissions ``open()`` would give it (``0o666`` minus
+        the umask, or those of the file it replaces). Raises ``ValueError`` for
+        a model whose training saw no (center, context) pair: its vectors are
+        the random initialisation.
+        """
         self._check_fitted()
-        params = {k: v for k, v in self.get_params().items() if k not in ("callbacks", "item_groups", "random_state")}
-        params["session_gap"] = None if params["session_gap"] is None else str(params["session_gap"])
-        rs = self.random_state
-        params["random_state"] = int(rs) if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool) else None
-        meta = {"library_version": __version__, "params": params, "vocab_kind": self.vocab_.kind,
-                "loss_history": self.loss_history_, "n_tokens": int(getattr(self, "n_tokens_", 0))}
-        arrays = {"item_vectors": self.item_vectors_, "context_vectors": self.context_vectors_, **self.vocab_.to_arrays()}
-        return str(write_model(path, arrays, meta))
+        return save_estimator(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Item2Vec":
-        """Load a model saved by :meth:`save` (no pickle; checksums verified)."""
-        arrays, meta = read_model(path)
-        try:
-            params = meta["params"]
-            session_gap = params.pop("session_gap", None)
-            model = cls(**{k: v for k, v in params.items() if k in cls().get_params()})
-            model.session_gap = None if session_gap is None else pd.Timedelta(session_gap) if " " in str(session_gap) else float(session_gap)
-            vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta["vocab_kind"])
-            model.n_tokens_ = int(meta.get("n_tokens", 0))
-            model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], meta.get("loss_history", []))
-        except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"{path}: model file is missing or has invalid fields: {e}") from e
-        return model
+        """Load a model saved by :meth:`save` (no pickle; checksums and stored parameters verified).
+
+        Raises
+        ------
+        ModelFileError
+            The file is missing, damaged, not a model, too new, or holds an
+            invalid field (the message names the file and the field).
+        """
+        return load_estimator(cls, path)
 
     # ------------------------------------------------------------------ conveniences
     @classmethod
@@ -405,7 +399,13 @@ class Item2Vec(RecommenderBase):
         counts : array-like of int, optional
             Item frequencies (used for the popularity fallback); ones if absent.
         **params
-            Hyperparameters (e.g. ``history_length``).
+            Hyperparameters (e.g. ``history_length``), validated as ``fit`` validates them.
+
+        Raises
+        ------
+        ValueError
+            Vectors that are not 2-D, not finite, or of mismatched shapes; an
+            invalid hyperparameter (named).
         """
         W = np.asarray(item_vectors)
         if W.ndim != 2:
@@ -413,8 +413,13 @@ class Item2Vec(RecommenderBase):
         if context_vectors is None:
             params.setdefault("scoring", "cosine")
             context_vectors = np.zeros(W.shape, dtype=np.float32)
+        for name, V in (("item_vectors", W), ("context_vectors", np.asarray(context_vectors))):
+            if V.dtype.kind not in "iuf" or not np.isfinite(V).all():
+                raise ValueError(f"{name} must hold finite numbers (dtype {V.dtype}); "
+                                 f"NaN or inf rows would poison every score")
         counts = np.ones(W.shape[0], dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
         model = cls(vector_size=W.shape[1], **params)
+        validate_params(model.get_params())
         model._set_fitted(Vocabulary(item_ids, counts), W, context_vectors)
         return model
 

@@ -1,88 +1,104 @@
-"""Hyperparameter validation for :class:`item2vec.Item2Vec` (one rule table)."""
+"""Hyperparameter validation for :class:`item2vec.Item2Vec` (one rule table).
+
+The rules come from :mod:`item2vec.validation`; :func:`validate_params` is
+used by ``fit`` and, on the stored parameters, by ``Item2Vec.load``.
+"""
 
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
-from typing import Any, Callable
+from typing import Any
 
-__all__ = ["validate_params"]
+from .validation import Rule, choice_rule, int_rule, optional_rule, real_rule
+
+__all__ = ["RULES", "validate_params", "session_gap_seconds"]
 
 
-def _int(lo: int | None = None) -> Callable[[Any], str | None]:
-    def check(v: Any) -> str | None:
-        if isinstance(v, bool) or not isinstance(v, Integral):
-            return f"an integer{'' if lo is None else f' >= {lo}'}"
-        if lo is not None and v < lo:
-            return f"an integer >= {lo}"
+def session_gap_seconds(value: Any) -> float | None:
+    """``session_gap`` in seconds: a positive number, a Timedelta or a pandas Timedelta string ("30min").
+
+    ``None`` stays ``None``; anything else raises ``ValueError`` naming ``session_gap``.
+    """
+    if value is None:
         return None
+    import numpy as np
+    import pandas as pd
 
-    return check
-
-
-def _real(lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> Callable[[Any], str | None]:
-    def check(v: Any) -> str | None:
-        rule = "a finite real number"
-        if lo is not None:
-            rule += f" {'>' if lo_open else '>='} {lo}"
-        if hi is not None:
-            rule += f" and <= {hi}"
-        if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v):
-            return rule
-        if lo is not None and (v <= lo if lo_open else v < lo):
-            return rule
-        if hi is not None and v > hi:
-            return rule
-        return None
-
-    return check
-
-
-def _choice(*allowed: Any) -> Callable[[Any], str | None]:
-    return lambda v: None if v in allowed else "one of " + ", ".join(repr(a) for a in allowed)
+    rule = ("session_gap must be None, a positive number of seconds, a Timedelta or a Timedelta "
+            f"string such as '30min', got session_gap={value!r}")
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(rule)
+    try:
+        if isinstance(value, str):
+            gap = pd.Timedelta(value.strip()).total_seconds()
+        elif isinstance(value, (pd.Timedelta, np.timedelta64)) or hasattr(value, "total_seconds"):
+            gap = pd.Timedelta(value).total_seconds()
+        else:
+            gap = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(rule) from None
+    if not math.isfinite(gap) or gap <= 0:
+        raise ValueError(rule)
+    return gap
 
 
-def _optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
-    return lambda v: None if v is None else (lambda r: None if r is None else f"None or {r}")(check(v))
+def _session_gap(v: Any) -> str | None:
+    try:
+        session_gap_seconds(v)
+    except ValueError:
+        return "None, a positive number of seconds, a Timedelta or a Timedelta string such as '30min'"
+    return None
 
 
-RULES: dict[str, Callable[[Any], str | None]] = {
-    "vector_size": _int(1),
-    "window": _int(1),
-    "context": _choice("window", "set"),
-    "max_set_contexts": _int(1),
-    "shrink_windows": _choice(True, False),
-    "negative": _int(0),
-    "shared_negatives": _choice(True, False),
-    "ns_exponent": _real(),
-    "sample": _real(0.0),
-    "min_count": _int(1),
-    "min_length": _int(1),
-    "epochs": _int(1),
-    "alpha": _real(0.0, lo_open=True),
-    "min_alpha": _real(0.0),
-    "n_threads": _optional(_int(1)),
-    "scoring": _choice("sgns", "cosine"),
-    "history_length": _optional(_int(1)),
-    "history_decay": _optional(_real(0.0, 1.0, lo_open=True)),
-    "hard_negatives": _choice(None, "group", "mined"),
-    "hard_negative_ratio": _real(0.0, 1.0),
-    "hard_negative_start": _int(0),
-    "groups_on_unknown": _choice("raise", "ignore"),
-    "mine_every": _int(1),
-    "mine_k": _int(1),
-    "cooccurrence_threshold": _int(0),
-    "mine_pool": _optional(_int(1)),
+def _column(v: Any) -> str | None:
+    try:
+        hash(v)
+    except TypeError:
+        return "a column name"
+    return None if v is not None and not isinstance(v, bool) else "a column name"
+
+
+RULES: dict[str, Rule] = {
+    "vector_size": int_rule(1),
+    "window": int_rule(1),
+    "context": choice_rule("window", "set"),
+    "max_set_contexts": int_rule(1),
+    "shrink_windows": choice_rule(True, False),
+    "negative": int_rule(0),
+    "shared_negatives": choice_rule(True, False),
+    "ns_exponent": real_rule(),
+    "sample": real_rule(0.0),
+    "min_count": int_rule(1),
+    "min_length": int_rule(1),
+    "epochs": int_rule(1),
+    "alpha": real_rule(0.0, lo_open=True),
+    "min_alpha": real_rule(0.0),
+    "n_threads": optional_rule(int_rule(1)),
+    "scoring": choice_rule("sgns", "cosine"),
+    "history_length": optional_rule(int_rule(1)),
+    "history_decay": optional_rule(real_rule(0.0, 1.0, lo_open=True)),
+    "user_col": _column,
+    "item_col": _column,
+    "time_col": lambda v: None if v is None or _column(v) is None else "None, 'auto' or a column name",
+    "session_gap": _session_gap,
+    "hard_negatives": choice_rule(None, "group", "mined"),
+    "hard_negative_ratio": real_rule(0.0, 1.0),
+    "hard_negative_start": int_rule(0),
+    "groups_on_unknown": choice_rule("raise", "ignore"),
+    "mine_every": int_rule(1),
+    "mine_k": int_rule(1),
+    "cooccurrence_threshold": int_rule(0),
+    "mine_pool": optional_rule(int_rule(1)),
 }
 
 
 def validate_params(params: dict[str, Any]) -> None:
     """Raise ``ValueError`` naming the first invalid hyperparameter, its value and the rule."""
-    for name, check in RULES.items():
+    for name, rule in RULES.items():
         if name in params:
-            rule = check(params[name])
-            if rule is not None:
-                raise ValueError(f"{name} must be {rule}, got {name}={params[name]!r}")
+            text = rule(params[name])
+            if text is not None:
+                raise ValueError(f"{name} must be {text}, got {name}={params[name]!r}")
     if params.get("min_alpha", 0) > params.get("alpha", math.inf):
         raise ValueError(f"min_alpha must be <= alpha, got min_alpha={params['min_alpha']!r} > alpha={params['alpha']!r}")
     if params.get("hard_negatives") == "group" and params.get("item_groups") is None:

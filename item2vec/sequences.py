@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from .params import session_gap_seconds
+from .validation import check_int
 from .vocab import Vocabulary, as_id_array, count_codes
 
 __all__ = ["Sequences", "build_sequences", "stable_group_order"]
@@ -85,16 +87,8 @@ def _check_columns(df: pd.DataFrame, cols: dict[str, str | None]) -> None:
 
 
 def _gap_seconds(session_gap: Any, time: pd.Series) -> float | None:
-    """Normalise ``session_gap`` to the unit of the time column (seconds for numbers)."""
-    if session_gap is None:
-        return None
-    if isinstance(session_gap, (pd.Timedelta, np.timedelta64)) or hasattr(session_gap, "total_seconds"):
-        gap = pd.Timedelta(session_gap).total_seconds()
-    else:
-        gap = float(session_gap)
-    if not np.isfinite(gap) or gap <= 0:
-        raise ValueError(f"session_gap must be a positive number of seconds or a Timedelta, got {session_gap!r}")
-    return gap
+    """Normalise ``session_gap`` to seconds (numbers, Timedeltas and strings like ``"30min"``)."""
+    return session_gap_seconds(session_gap)
 
 
 def _time_as_seconds(time: pd.Series, time_col: str) -> np.ndarray:
@@ -129,9 +123,10 @@ def build_sequences(
         Column to order events within a user by (numeric seconds or datetime).
         The sort is stable: events with equal times keep their input order.
         ``None`` keeps the input order.
-    session_gap : float, Timedelta or None
+    session_gap : float, Timedelta, str or None
         Split a user's history into sessions wherever two consecutive events
-        are more than this many seconds apart. Requires ``time_col``.
+        are more than this many seconds apart (a Timedelta, or a pandas
+        Timedelta string such as ``"30min"``). Requires ``time_col``.
     min_item_count : int
         Items occurring fewer times than this (over the whole log) are removed
         from the sequences before short sequences are dropped.
@@ -154,10 +149,8 @@ def build_sequences(
     TypeError
         Mixed integer and string ids, or an unsupported time dtype.
     """
-    if isinstance(min_item_count, bool) or not isinstance(min_item_count, (int, np.integer)) or min_item_count < 1:
-        raise ValueError(f"min_item_count must be an integer >= 1, got {min_item_count!r}")
-    if isinstance(min_length, bool) or not isinstance(min_length, (int, np.integer)) or min_length < 1:
-        raise ValueError(f"min_length must be an integer >= 1, got {min_length!r}")
+    check_int("min_item_count", min_item_count, 1)
+    check_int("min_length", min_length, 1)
 
     if isinstance(interactions, pd.DataFrame):
         items_raw, seq_starts, users = _from_frame(interactions, user_col, item_col, time_col, session_gap)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .validation import check_fraction, check_int
 from .vocab import as_id_array
 
 __all__ = ["Split", "leave_last_out", "temporal_split", "user_split"]
@@ -98,19 +99,6 @@ def _group_items(
         codes, items = codes[~dup], items[~dup]
     counts = np.bincount(codes, minlength=len(users))
     return np.split(items, np.cumsum(counts)[:-1])
-
-
-def _check_fraction(name: str, value: Any) -> float:
-    numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not numeric or not 0.0 < float(value) < 1.0:
-        raise ValueError(f"{name} must be a float strictly between 0 and 1, got {value!r}")
-    return float(value)
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 # ---------------------------------------------------------------------------- Split
@@ -266,9 +254,9 @@ def leave_last_out(
         user.
     """
     _check_interactions(df, need_timestamp=False)
-    n_val = _check_int("n_val", n_val, 0)
-    n_test = _check_int("n_test", n_test, 1)
-    min_train = _check_int("min_train", min_train, 0)
+    n_val = check_int("n_val", n_val, 0)
+    n_test = check_int("n_test", n_test, 1)
+    min_train = check_int("min_train", min_train, 0)
 
     codes, _ = pd.factorize(df["user"])
     order = _time_order(df, codes)
@@ -326,7 +314,7 @@ def temporal_split(df: pd.DataFrame, quantile: float = 0.8) -> Split:
         timestamps), so the test part would be empty.
     """
     _check_interactions(df, need_timestamp=True)
-    quantile = _check_fraction("quantile", quantile)
+    quantile = check_fraction("quantile", quantile)
     ts = df["timestamp"]
     if pd.api.types.is_datetime64_any_dtype(ts):
         ts_num = ts.astype("int64").to_numpy()
@@ -411,19 +399,19 @@ def user_split(
     if holdout is not None and n_holdout is not None:
         raise ValueError(f"give holdout or n_holdout, not both (got holdout={holdout!r}, n_holdout={n_holdout!r})")
     if n_holdout is not None:
-        n_holdout = _check_int("n_holdout", n_holdout, 1)
+        n_holdout = check_int("n_holdout", n_holdout, 1)
     else:
-        holdout = _check_fraction("holdout", 0.2 if holdout is None else holdout)
-    min_history = _check_int("min_history", min_history, 1)
+        holdout = check_fraction("holdout", 0.2 if holdout is None else holdout)
+    min_history = check_int("min_history", min_history, 1)
 
     codes, uniques = pd.factorize(df["user"])
     counts = np.bincount(codes)
     eligible = np.flatnonzero(counts >= min_history + (n_holdout or 1))
-    if isinstance(test_users, (float, np.floating)) and not isinstance(test_users, bool):
-        share = _check_fraction("test_users", test_users)
+    if isinstance(test_users, (float, np.floating)):
+        share = check_fraction("test_users", test_users)
         n_sel = max(1, int(round(share * eligible.size)))
     else:
-        n_sel = _check_int("test_users", test_users, 1)
+        n_sel = check_int("test_users", test_users, 1)
     if n_sel > eligible.size:
         raise ValueError(
             f"test_users={test_users!r} asks for {n_sel} held-out users but only {eligible.size} users "

@@ -25,6 +25,8 @@ from typing import Union
 import numpy as np
 import pandas as pd
 
+from .validation import check_int, check_real
+
 __all__ = ["SyntheticData", "make_synthetic"]
 
 #: First possible timestamp (2020-09-13 UTC) of the synthetic logs.
@@ -59,13 +61,6 @@ class SyntheticData:
     cluster: np.ndarray
     successor: np.ndarray
     name: str = "synthetic"
-
-
-def _check_prob(name: str, value: float) -> float:
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-    return value
 
 
 def _lengths(rng: np.random.Generator, n_users: int,
@@ -129,17 +124,14 @@ def make_synthetic(
     """
     k = 2 if confusable is True else 1 if confusable is False else int(confusable)
     for name, value in (("n_users", n_users), ("n_items", n_items), ("n_clusters", n_clusters), ("confusable", k)):
-        if int(value) < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(name, value, 1)
     if n_clusters > n_items:
         raise ValueError(f"n_clusters ({n_clusters}) must not exceed n_items ({n_items})")
     if n_clusters % k:
         raise ValueError(f"confusable={k} must divide n_clusters={n_clusters} (clusters per look-alike group)")
-    p_next, p_switch = _check_prob("p_next", p_next), _check_prob("p_switch", p_switch)
-    if zipf_a < 0:
-        raise ValueError(f"zipf_a must be >= 0, got {zipf_a!r}")
-    if not session_length >= 1:
-        raise ValueError(f"session_length must be >= 1, got {session_length!r}")
+    p_next, p_switch = check_real("p_next", p_next, 0.0, 1.0), check_real("p_switch", p_switch, 0.0, 1.0)
+    zipf_a = check_real("zipf_a", zipf_a, 0.0)
+    session_length = check_real("session_length", session_length, 1.0)
     rng = np.random.default_rng(seed)
 
     # --- items: clusters, ring order (successor) and Zipf popularity -------------

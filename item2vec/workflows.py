@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -39,10 +41,47 @@ class CLIError(Exception):
 
 
 
+def check_writable(path: str | Path, option: str = "--output") -> None:
+    """Raise :class:`CLIError` unless a file can be written at ``path`` (checked before any work).
+
+    The nearest existing folder on the way to ``path`` must be a folder we can
+    create a file in (probed with a temporary file, removed at once); missing
+    folders below it are created only when the result is written.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise CLIError(f"{option} {str(path)!r} is a folder; give a file name")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise CLIError(f"{option} {str(path)!r}: the file exists and is not writable")
+    folder = target.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CLIError(f"{option} {str(path)!r}: {folder} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".item2vec-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise CLIError(f"{option} {str(path)!r}: cannot write in {folder} ({e.strerror or e})") from None
+
+
 def check_output_path(path: str | None) -> None:
-    """Reject an ``--output`` file name that does not end in .json or .csv (before any work is done)."""
-    if path is not None and Path(path).suffix.lower() not in (".json", ".csv"):
+    """Reject an ``--output`` file that does not end in .json or .csv or cannot be written (before any work)."""
+    if path is None:
+        return
+    if Path(path).suffix.lower() not in (".json", ".csv"):
         raise CLIError(f"--output {path!r}: the file name must end in .json or .csv")
+    check_writable(path)
+
+
+def model_output_path(path: str) -> Path:
+    """The file ``train --output`` writes (``.npz`` added as ``save`` adds it), checked to be writable."""
+    target = Path(path)
+    if target.suffix != ".npz":
+        target = target.with_name(target.name + ".npz")
+    check_writable(target)
+    return target
 
 
 @dataclass
@@ -182,14 +221,15 @@ def _result_frame(ids: np.ndarray, scores: np.ndarray, titles: dict[Any, str] | 
 def run_similar(model: Any, items: Sequence[Any], k: int = 10,
                 titles: dict[Any, str] | None = None, min_count: int = 1) -> list[tuple[Any, pd.DataFrame]]:
     """``[(query item, table of rank/item/score[/title]), ...]``; candidates need ``min_count`` training events."""
-    ids, scores = model.similar_items(list(items), k=k, min_count=min_count)
+    ids, scores = model.similar_items(list(items), k=min(k, len(model.vocab_)), min_count=min_count)  # padding is not shown
     return [(q, _result_frame(ids[j], scores[j], titles)) for j, q in enumerate(items)]
 
 
 def run_recommend(model: Any, history: Sequence[Any], k: int = 10, titles: dict[Any, str] | None = None, *,
                   on_unknown: str = "raise", scoring: str | None = None) -> pd.DataFrame:
     """Table of rank/item/score[/title] for one history (seen items filtered)."""
-    ids, scores = model.recommend(list(history), k=k, filter_seen=True, on_unknown=on_unknown, scoring=scoring)
+    ids, scores = model.recommend(list(history), k=min(k, len(model.vocab_)), filter_seen=True,  # padding is not shown
+                                  on_unknown=on_unknown, scoring=scoring)
     return _result_frame(np.asarray(ids), np.asarray(scores), titles)
 
 

@@ -266,3 +266,173 @@ def test_tune_searches_hard_negatives(capsys):
                          "--space", "item2vec.hard_negative_ratio=0.5")
     assert code == 0, err
     assert "hard_negatives" in out
+
+
+# ---------------------------------------------------------------------------- issue 13: one line, never a traceback
+def _saved_model(tmp_path):
+    import numpy as np
+
+    from item2vec import Item2Vec
+
+    W = np.arange(8, dtype=np.float32).reshape(4, 2) / 9
+    return Item2Vec.from_vectors([1, 2, 3, 4], W, W[::-1].copy(), counts=[4, 3, 2, 1]).save(tmp_path / "m.npz")
+
+
+def _damage(data: bytes, how: str) -> bytes:
+    out = bytearray(data)
+    if how == "npy header":  # header length of the metadata member: np.load raised tokenize.TokenError
+        i = data.rindex(b"\x93NUMPY\x01\x00")
+        out[i + 8] ^= 0xFF
+    elif how == "encrypted flag":  # central directory, first entry: RuntimeError "password required"
+        i = data.index(b"PK\x01\x02")
+        out[i + 8] |= 0x01
+    elif how == "zip version":  # central directory "version needed": NotImplementedError
+        i = data.index(b"PK\x01\x02")
+        out[i + 6] = 0xFF
+    return bytes(out)
+
+
+@pytest.mark.parametrize("how", ["npy header", "encrypted flag", "zip version"])
+@pytest.mark.parametrize("command", [["similar", "1"], ["recommend", "--history", "1,2"]])
+def test_damaged_model_file_is_one_line_naming_it(capsys, tmp_path, how, command):
+    bad = tmp_path / "damaged.npz"
+    bad.write_bytes(_damage(open(_saved_model(tmp_path), "rb").read(), how))
+    code, out, err = run(capsys, command[0], "--model", str(bad), *command[1:])
+    assert_usage_error(code, out, err)
+    assert str(bad) in err
+
+
+def test_invalid_stored_parameter_is_one_line_naming_the_field(capsys, tmp_path):
+    from item2vec.model_io import read_model, write_model
+
+    arrays, meta = read_model(_saved_model(tmp_path))
+    meta["params"]["history_length"] = "abc"
+    meta = {k: v for k, v in meta.items() if k not in ("format", "format_version", "checksums")}
+    bad = write_model(tmp_path / "edited.npz", arrays, meta)
+    code, out, err = run(capsys, "recommend", "--model", str(bad), "--history", "1,2")
+    assert_usage_error(code, out, err)
+    assert "params.history_length" in err and "edited.npz" in err
+
+
+def test_huge_k_is_capped_at_the_catalogue(capsys, tmp_path):
+    from item2vec import Item2Vec, workflows
+
+    model = Item2Vec.load(_saved_model(tmp_path))
+    asked = []
+
+    class Spy:
+        vocab_ = model.vocab_
+
+        def similar_items(self, items, k):
+            asked.append(k)
+            return model.similar_items(items, k=k)
+
+        def recommend(self, history, k, **kw):
+            asked.append(k)
+            return model.recommend(history, k=k, **kw)
+
+    (_, table), = workflows.run_similar(Spy(), [1], k=10**9)
+    assert len(table) == 3
+    assert len(workflows.run_recommend(Spy(), [1], k=10**9)) == 3
+    assert asked == [4, 4]  # never asks the model for a billion columns
+    for command in (["similar", "1"], ["recommend", "--history", "1"]):
+        code, out, err = run(capsys, command[0], "--model", str(tmp_path / "m.npz"), *command[1:], "--k", "1000000000")
+        assert code == 0, err
+        assert len(out.strip().splitlines()) == 3 + 3
+    assert out.startswith("top 3 (--k 1000000000; the model has 4 items)")
+
+
+def _tiny_log(tmp_path, dates=False):
+    rows = [(u, i, t) for u in range(3) for t, i in enumerate((1, 2, 3))]
+    df = pd.DataFrame(rows, columns=["user", "item", "timestamp"])
+    if dates:
+        df["timestamp"] = [f"1/{d + 1}/2020 {h}:00 PM" for d in range(3) for h in (1, 2, 3)]
+    path = tmp_path / "log.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_train_on_nothing_is_one_line_and_saves_nothing(capsys, tmp_path):
+    out_path = tmp_path / "m.npz"
+    code, out, err = run(capsys, "train", "--data", str(_tiny_log(tmp_path)), "-q", "--output", str(out_path))
+    assert_usage_error(code, out, err)  # default sample=1e-3 removes every pair of 9 events
+    assert "sample=0" in err and not out_path.exists()
+    code, out, err = run(capsys, "train", "--data", str(_tiny_log(tmp_path)), "-q", "--set", "sample=0", "epochs=2",
+                         "--output", str(out_path))
+    assert code == 0 and err == "" and out_path.is_file(), err
+    assert "2 epochs" in out
+
+
+def test_date_strings_in_data_parse_without_a_warning(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--data", str(_tiny_log(tmp_path, dates=True)), "-q",
+                         "--set", "sample=0", "epochs=1", "--output", str(tmp_path / "m.npz"))
+    assert code == 0, err
+    assert err == ""  # pandas' multi-line "Could not infer format" UserWarning is gone
+
+
+def test_warnings_become_one_line(capsys, monkeypatch):
+    import warnings
+
+    def noisy(args):
+        warnings.warn("first line\nsecond line", RuntimeWarning)
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_evaluate", noisy)  # build_parser binds the command at call time
+    code, out, err = run(capsys, "evaluate")
+    assert code == 0
+    assert err.strip().splitlines() == ["item2vec: warning: first line second line (RuntimeWarning)"]
+
+
+@pytest.mark.parametrize("command", [
+    ["evaluate", *SMALL, "--models", "pop"],
+    ["tune", *SMALL, "--models", "pop", "--trials", "1"],
+    ["train", *SMALL],
+])
+@pytest.mark.parametrize("where", ["under a file", "a folder"])
+def test_unwritable_output_fails_before_the_work(capsys, tmp_path, monkeypatch, command, where):
+    from item2vec import workflows
+
+    monkeypatch.setattr(workflows, "load_data", lambda *a, **k: pytest.fail("loaded data before checking --output"))
+    monkeypatch.setattr(cli, "load_data", lambda *a, **k: pytest.fail("loaded data before checking --output"))
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    name = "out.npz" if command[0] == "train" else "out.json"
+    target = blocker / "sub" / name if where == "under a file" else tmp_path
+    if where == "a folder" and command[0] == "train":
+        target = tmp_path / "dir.npz"
+        target.mkdir()
+    code, out, err = run(capsys, *command, "--output", str(target))
+    assert_usage_error(code, out, err)
+    assert "--output" in err
+
+
+def test_train_help_example_is_true(capsys, tmp_path):
+    code, out, _ = run(capsys, "train", "--help")
+    assert "--set window=3 epochs=40" in " ".join(out.split())
+    code, out, err = run(capsys, "train", *SMALL, "--set", "window=3", "epochs=2", "--output", str(tmp_path / "m"))
+    assert code == 0, err
+    assert "2 epochs" in out
+
+
+def test_mistyped_data_folder_is_named(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("ITEM2VEC_DATA", str(tmp_path / "typo"))
+    code, out, err = run(capsys, "evaluate", "--models", "pop", "-q")
+    assert_usage_error(code, out, err, expected=1)
+    assert str(tmp_path / "typo") in err
+    monkeypatch.delenv("ITEM2VEC_DATA")
+    code, out, err = run(capsys, "evaluate", "--models", "pop", "-q", "--data-dir", str(tmp_path / "a" / "b"))
+    assert_usage_error(code, out, err, expected=1)
+    assert str(tmp_path / "a" / "b") in err and not (tmp_path / "a").exists()
+
+
+def test_warmup_command_and_first_run_note(capsys, tmp_path, monkeypatch):
+    code, out, err = run(capsys, "warmup")
+    assert code == 0, err
+    assert out.startswith("numba kernels ready in ")
+    from item2vec import warmup
+
+    monkeypatch.setattr(warmup, "warm_up", lambda hard_negatives=False: 20.0)  # as on a fresh install
+    small = [a for a in SMALL if a != "--quiet"]
+    code, out, err = run(capsys, "train", *small, "--set", "epochs=1", "--output", str(tmp_path / "m.npz"))
+    assert code == 0, err
+    assert "compiled the numba kernels in 20.0 s" in err and "'fit s' does not include it" in err

@@ -241,6 +241,7 @@ def test_download_into_data_dir_keeps_zip_folder_name(tmp_path, server, monkeypa
     body = _zip_of(write_dat(tmp_path / "src" / "x", "utf-8"), "ml-10M100K")
     files["/ml/ml-10m.zip"] = body
     monkeypatch.setitem(ds.CHECKSUMS, "ml-10m", (hashlib.sha256(body).hexdigest(), None))
+    (tmp_path / "data").mkdir()  # an existing data_dir is downloaded into; a missing one is an error
     ml = ds.load_movielens("ml-10m", data_dir=tmp_path / "data", progress=False)
     assert ml.path == tmp_path / "data" / "ml-10M100K" and len(ml.interactions) == 3
 
@@ -289,6 +290,33 @@ def test_unreachable_server_gives_actionable_error(where, isolated, request):
     msg = str(info.value)
     assert "ITEM2VEC_DATA" in msg and "--dataset synthetic" in msg and "data_dir" in msg
     assert not isolated.exists() or list(isolated.iterdir()) == []
+
+
+def test_mistyped_data_dir_is_named_and_never_created(tmp_path, server, isolated, monkeypatch):
+    files, hits = server
+    body = _zip_of(write_100k(tmp_path / "src" / "ml-100k"), "ml-100k")
+    files["/ml/ml-100k.zip"] = body
+    monkeypatch.setitem(ds.CHECKSUMS, "ml-100k", (hashlib.sha256(body).hexdigest(), len(body)))
+    typo = tmp_path / "typo" / "deeper"
+    with pytest.raises(ds.DatasetNotFoundError) as info:
+        ds.load_movielens("ml-100k", data_dir=typo, progress=False)
+    assert f"{typo} (data_dir; does not exist)" in str(info.value) and "nothing was downloaded" in str(info.value)
+    assert not (tmp_path / "typo").exists() and hits == []
+    with pytest.raises(ds.DatasetNotFoundError, match="does not exist"):
+        ds.fetch_movielens("ml-100k", typo, progress=False)
+    assert not (tmp_path / "typo").exists() and hits == [] and not isolated.exists()
+    assert ds.load_movielens("ml-100k", progress=False).path == isolated / "ml-100k"  # the cache is created
+
+
+def test_mistyped_env_var_is_named(tmp_path, isolated, monkeypatch):
+    typo = tmp_path / "tpyo"
+    monkeypatch.setenv("ITEM2VEC_DATA", str(typo))
+    for download in (True, False):
+        with pytest.raises(ds.DatasetNotFoundError) as info:
+            ds.load_movielens("ml-100k", download=download, progress=False)
+        assert f"{typo} (ITEM2VEC_DATA; does not exist)" in str(info.value)
+        assert f"{isolated} (cache" in str(info.value)
+    assert not typo.exists()
 
 
 # ---------------------------------------------------------------- synthetic
@@ -379,6 +407,17 @@ def test_load_interactions_csv_and_tsv(tmp_path):
     assert df["item"].dtype == np.int64 and df["timestamp"].tolist() == [1704067210]
     (tmp_path / "plain.csv").write_text("user,item\n1,2\n")  # the default time column is optional
     assert list(ds.load_interactions(tmp_path / "plain.csv").columns) == ["user", "item"]
+
+
+def test_load_interactions_dates_without_warnings(tmp_path, recwarn):
+    (tmp_path / "iso.csv").write_text("user,item,timestamp\n1,7,2020-01-03 10:00\n1,8,2020-01-04 11:00:05\n"
+                                      "1,9,2020-01-05T00:00:00+01:00\n")
+    df = ds.load_interactions(tmp_path / "iso.csv")  # rows in different ISO forms: every row parsed
+    assert df["timestamp"].tolist() == [1578045600, 1578135605, 1578178800]
+    (tmp_path / "us.csv").write_text("user,item,timestamp\n1,7,1/2/2020 10:00 PM\n1,8,1/3/2020 9:00 AM\n")
+    df = ds.load_interactions(tmp_path / "us.csv")  # pandas warned "Could not infer format" here
+    assert df["timestamp"].tolist() == [1578002400, 1578042000]
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)], [str(w.message) for w in recwarn]
 
 
 def test_load_interactions_errors(tmp_path, monkeypatch):

@@ -35,6 +35,19 @@ def test_session_gap_splits_and_accepts_timedelta():
     assert as_lists(by_td) == [[1, 2], [3, 4]]
 
 
+@pytest.mark.parametrize("gap", ["100s", "1min 40s", "0 days 00:01:40", " 100s "])
+def test_session_gap_accepts_timedelta_strings(gap):
+    df = frame([(1, 1, 0), (1, 2, 10), (1, 3, 1000), (1, 4, 1005), (1, 5, 5000)])
+    assert as_lists(build_sequences(df, time_col="timestamp", session_gap=gap, min_length=1)) == [[1, 2], [3, 4], [5]]
+
+
+@pytest.mark.parametrize("gap", ["soon", "-5min", 0, -1.0, float("nan"), True, [30]])
+def test_bad_session_gap_names_the_parameter(gap):
+    df = frame([(1, 1, 0), (1, 2, 10)])
+    with pytest.raises(ValueError, match=r"session_gap must be .*'30min', got session_gap="):
+        build_sequences(df, time_col="timestamp", session_gap=gap, min_length=1)
+
+
 def test_min_item_count_then_min_length():
     seqs = build_sequences([[1, 2, 3], [1, 2], [3, 9], [1, 7]], min_item_count=2, min_length=2)
     # 9 and 7 are rare -> [3] and [1] become too short and are dropped

@@ -108,7 +108,7 @@ def test_bad_arguments(log):
         leave_last_out(log.drop(columns="item"))
     with pytest.raises(ValueError, match="timestamp"):
         temporal_split(log.drop(columns="timestamp"))
-    with pytest.raises(ValueError, match="quantile must be a float strictly between 0 and 1, got 1.5"):
+    with pytest.raises(ValueError, match="quantile must be a float strictly between 0 and 1, got quantile=1.5"):
         temporal_split(log, 1.5)
     with pytest.raises(TypeError, match="DataFrame"):
         leave_last_out(log.to_numpy())

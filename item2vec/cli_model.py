@@ -1,0 +1,76 @@
+"""The commands on a saved model (``similar``, ``recommend``) and the numba warm-up (``warmup``).
+
+Split from :mod:`item2vec.cli`, which parses the arguments, dispatches here and
+turns errors into one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .workflows import CLIError, convert_ids, item_title, load_titles, render_table, run_recommend, run_similar
+
+__all__ = ["cmd_similar", "cmd_recommend", "cmd_warmup", "warm_for_timing"]
+
+PROG = "item2vec"
+
+
+def _load_model(path: str) -> Any:
+    from .model import Item2Vec
+
+    return Item2Vec.load(path)
+
+
+def _titles_args(args: argparse.Namespace) -> dict[Any, str] | None:
+    return load_titles(args.dataset, args.data_dir, seed=args.seed, synthetic_users=args.synthetic_users,
+                       synthetic_items=args.synthetic_items)
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    items = convert_ids(model, args.items)
+    titles = _titles_args(args)
+    for n, (query, table) in enumerate(run_similar(model, items, args.k, titles, min_count=args.min_count)):
+        name = item_title(titles, query)
+        print(("\n" if n else "") + f"items similar to {query}" + (f" ({name})" if name else "") + ":")
+        print(render_table(table))
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    raw = [t.strip() for t in args.history.split(",") if t.strip()]
+    if not raw:
+        raise CLIError("--history is empty; give item ids separated by commas, e.g. --history 1,2,3")
+    history = convert_ids(model, raw)
+    titles = _titles_args(args)
+    try:
+        table = run_recommend(model, history, args.k, titles,
+                              on_unknown="ignore" if args.ignore_unknown else "raise", scoring=args.scoring)
+    except KeyError as e:
+        msg = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
+        raise CLIError(f"{msg} (on the command line: --ignore-unknown)") from None
+    shown = args.k if args.k <= len(model.vocab_) else f"{len(table)} (--k {args.k}; the model has {len(model.vocab_):,} items)"
+    print(f"top {shown} for a history of {len(history)} item(s) (seen items excluded):")
+    print(render_table(table))
+    return 0
+
+
+def warm_for_timing(quiet: bool, params: dict[str, Any]) -> None:
+    """Compile the numba kernels before the timed fits; say so when it took a while (a first run)."""
+    from . import warmup
+
+    seconds = warmup.warm_up(hard_negatives=params.get("hard_negatives") == "mined")
+    if seconds > 3 and not quiet:
+        print(f"{PROG}: compiled the numba kernels in {seconds:.1f} s (first run only: the code is cached for "
+              f"later runs, and 'fit s' does not include it)", file=sys.stderr)
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    from . import warmup
+
+    seconds = warmup.warm_up(hard_negatives=True)
+    print(f"numba kernels ready in {seconds:.1f} s (cached: later runs load them in about a second)")
+    return 0
