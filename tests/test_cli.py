@@ -323,9 +323,9 @@ def test_huge_k_is_capped_at_the_catalogue(capsys, tmp_path):
     class Spy:
         vocab_ = model.vocab_
 
-        def similar_items(self, items, k):
+        def similar_items(self, items, k, **kw):
             asked.append(k)
-            return model.similar_items(items, k=k)
+            return model.similar_items(items, k=k, **kw)
 
         def recommend(self, history, k, **kw):
             asked.append(k)
@@ -335,7 +335,7 @@ def test_huge_k_is_capped_at_the_catalogue(capsys, tmp_path):
     assert len(table) == 3
     assert len(workflows.run_recommend(Spy(), [1], k=10**9)) == 3
     assert asked == [4, 4]  # never asks the model for a billion columns
-    for command in (["similar", "1"], ["recommend", "--history", "1"]):
+    for command in (["similar", "1", "--min-count", "1"], ["recommend", "--history", "1"]):
         code, out, err = run(capsys, command[0], "--model", str(tmp_path / "m.npz"), *command[1:], "--k", "1000000000")
         assert code == 0, err
         assert len(out.strip().splitlines()) == 3 + 3
