@@ -1,0 +1,136 @@
+"""Choosing the recency decay of profiles on withheld training events.
+
+With ``Item2Vec(history_decay="auto")`` (the default), ``fit`` withholds the
+last item of a random sample of the training sequences, trains on the rest and
+then picks, from :data:`DECAY_GRID`, the decay whose profiles rank the withheld
+items best (recall@10, seen items filtered, the model's scoring rule). The
+chosen value is ``history_decay_``; no second fit is made.
+
+Why: the best decay is a property of the data (measured on the data panel,
+``benchmarks/README.md``): Amazon Toys wants fast decay (0.3, the last item
+matters most), Yelp and LastFM slow decay (0.8-0.9, long-range taste) and
+MovieLens sits in between. A held-out slice of the *training* sequences whose
+targets were never trained on finds the right region; the sequences' own last
+items (trained on) pick too slow a decay, so they are withheld.
+
+Everything here is numpy over the CSR layout of :class:`Sequences`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .scoring import chunked_topk, mask_rows, normalize_rows, profiles
+from .sequences import Sequences
+
+__all__ = ["DECAY_GRID", "FALLBACK_DECAY", "Holdout", "withhold_last", "choose_decay"]
+
+#: Decays tried by ``history_decay="auto"`` (weight of the item at age ``a`` is ``decay ** a``).
+DECAY_GRID = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
+#: Used when too few sequences can be withheld to choose (and to break exact ties).
+FALLBACK_DECAY = 0.7
+#: Withhold the last item of at most this many sequences ...
+MAX_HELD = 2000
+#: ... and at most this share of all training events.
+MAX_HELD_SHARE = 0.02
+#: Sequences need this many items to give one (history of >= 2 items, target).
+MIN_HELD_LENGTH = 3
+#: Fewer eligible sequences than this: no holdout, ``FALLBACK_DECAY`` is used.
+MIN_HELD = 50
+
+
+class Holdout(NamedTuple):
+    """Withheld targets: histories as a CSR of vocabulary indices and one target per history."""
+
+    indptr: np.ndarray  # int64 (n + 1,)
+    indices: np.ndarray  # int32, histories in time order
+    targets: np.ndarray  # int32 (n,)
+
+    def __len__(self) -> int:
+        return int(self.targets.size)
+
+
+def withhold_last(seqs: Sequences, seed: int, max_held: int = MAX_HELD, max_share: float = MAX_HELD_SHARE,
+                  min_length: int = MIN_HELD_LENGTH, min_held: int = MIN_HELD) -> tuple[Sequences, Holdout | None]:
+    """Remove the last item of a seeded sample of sequences; return the rest and the holdout.
+
+    Parameters
+    ----------
+    seqs : Sequences
+        The training corpus.
+    seed : int
+        Seed of the sample (``fit`` derives it from ``random_state``).
+    max_held, max_share : int, float
+        At most ``min(max_held, ceil(max_share * n_tokens))`` sequences give a target.
+    min_length : int
+        Only sequences with at least this many items are sampled.
+    min_held : int
+        With fewer eligible sequences than this (small data), nothing is withheld
+        and the holdout is ``None``.
+
+    Returns
+    -------
+    train, holdout : Sequences, Holdout or None
+        ``train`` shares ``seqs.vocab`` (counts include the withheld items, so the
+        noise and subsampling tables are those of the whole data).
+    """
+    lengths = seqs.lengths
+    eligible = np.flatnonzero(lengths >= min_length)
+    n_hold = min(int(max_held), math.ceil(max_share * seqs.n_tokens), eligible.size)
+    if n_hold < min_held:
+        return seqs, None
+    rng = np.random.default_rng(seed)
+    picked = np.sort(rng.choice(eligible, n_hold, replace=False)) if eligible.size > n_hold else eligible
+    last = seqs.offsets[picked + 1] - 1
+    targets = seqs.items[last].astype(np.int32)
+    keep = np.ones(seqs.n_tokens, dtype=bool)
+    keep[last] = False
+    removed = np.zeros(len(seqs), dtype=np.int64)
+    removed[picked] = 1
+    offsets = seqs.offsets.copy()
+    offsets[1:] -= np.cumsum(removed)
+    train = Sequences(seqs.items[keep], offsets, seqs.vocab, seqs.users)
+    hist_len = lengths[picked] - 1
+    indptr = np.zeros(n_hold + 1, dtype=np.int64)
+    np.cumsum(hist_len, out=indptr[1:])
+    starts = seqs.offsets[picked]
+    pos = np.arange(indptr[-1]) - np.repeat(indptr[:-1], hist_len) + np.repeat(starts, hist_len)
+    return train, Holdout(indptr, seqs.items[pos].astype(np.int32), targets)
+
+
+def choose_decay(item_vectors: np.ndarray, context_vectors: np.ndarray, holdout: Holdout, *,
+                 scoring: str = "sgns", history_length: int | None = None, grid: tuple[float, ...] = DECAY_GRID,
+                 k: int = 10) -> tuple[float, dict[float, float]]:
+    """The decay of ``grid`` with the best recall@``k`` on ``holdout``, and every decay's recall.
+
+    Profiles and scores follow :mod:`item2vec.scoring` (``"sgns"``: weighted
+    input vectors against context vectors; ``"cosine"``: unit input vectors);
+    the history's own items are excluded, as ``recommend(filter_seen=True)``
+    does. Exact ties go to the decay nearest :data:`FALLBACK_DECAY`.
+    """
+    if scoring == "cosine":
+        U = normalize_rows(item_vectors)
+        W, T = U, U
+    else:
+        W, T = item_vectors, context_vectors
+    n, V = len(holdout), T.shape[0]
+    kk = min(k, V)
+    recall: dict[float, float] = {}
+    for decay in grid:
+        P = profiles(W, holdout.indptr, holdout.indices, history_length, decay)
+        if scoring == "cosine":
+            P = normalize_rows(P)
+
+        def block(a: int, b: int, P: np.ndarray = P) -> np.ndarray:
+            S = P[a:b] @ T.T
+            mask_rows(S, holdout.indptr, holdout.indices, a, b)
+            return S
+
+        top, _ = chunked_topk(n, V, kk, block)
+        recall[float(decay)] = float((top == holdout.targets[:, None]).any(axis=1).mean())
+    best = max(recall.values())
+    chosen = min((d for d, r in recall.items() if r == best), key=lambda d: abs(d - FALLBACK_DECAY))
+    return chosen, recall
