@@ -32,7 +32,7 @@ import pandas as pd
 from numba import njit, prange
 from threadpoolctl import threadpool_limits
 
-from ._kernels import HardNegatives
+from ._draws import HardNegatives
 from .scoring import normalize_rows
 from .sequences import Sequences, stable_group_order
 from .vocab import Vocabulary

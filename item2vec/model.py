@@ -13,7 +13,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import __version__
-from ._kernels import corpus_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables
+from ._kernels import Corpus, Tables, corpus_blocks, make_schedule, make_settings, no_hard_negatives, sgns_epoch, sigmoid_tables
 from .model_io import ModelFileError, read_model, write_model
 from .params import validate_params
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
@@ -236,6 +236,10 @@ class Item2Vec:
         keep = keep_probabilities(seqs.vocab.counts, self.sample)
         sig, logsig = sigmoid_tables()
         blocks = corpus_blocks(seqs.offsets)
+        corpus = Corpus(seqs.items, seqs.offsets, blocks)
+        tables = Tables(keep, noise, sig, logsig)
+        settings = make_settings(self.window, None, self.shrink_windows, self.context == "set", self.max_set_contexts,
+                                 self.negative, self.shared_negatives)
         block_loss = np.zeros(blocks.size - 1, dtype=np.float64)
         block_pairs = np.zeros(blocks.size - 1, dtype=np.int64)
         hard_sampler = self._hard_negative_sampler(seqs)
@@ -257,10 +261,9 @@ class Item2Vec:
                     hard = hard_sampler(self, epoch)
                     self.mining_seconds_ += time.perf_counter() - t0
                 t0 = time.perf_counter()
-                sgns_epoch(seqs.items, seqs.offsets, blocks, W, C, keep, noise, hard,
-                           self.window, self.shrink_windows, self.context == "set", self.max_set_contexts,
-                           self.negative, self.shared_negatives, float(self.alpha), float(self.min_alpha), epoch, self.epochs,
-                           np.uint64(seed), sig, logsig, block_loss, block_pairs, threads)
+                sgns_epoch(corpus, W, C, tables, hard, settings,
+                           make_schedule(self.alpha, self.min_alpha, epoch, self.epochs, seed),
+                           block_loss, block_pairs, threads)
                 self.training_seconds_ += time.perf_counter() - t0
                 pairs = int(block_pairs.sum())
                 if epoch == 0 and pairs == 0:

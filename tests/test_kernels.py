@@ -9,7 +9,8 @@ from scipy import stats
 
 from item2vec._intrinsics import fetch_add, prefetch_row
 from item2vec._kernels import (
-    MAX_EXP, TABLE_SIZE, block_seed, draw_noise_samples, make_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables,
+    MAX_EXP, TABLE_SIZE, Corpus, Tables, all_finite, block_seed, draw_noise_samples, make_blocks, make_schedule,
+    make_settings, no_hard_negatives, sgns_epoch, sigmoid_tables,
 )  # fmt: skip
 from item2vec.sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 
@@ -69,16 +70,23 @@ def reference_epoch(seq, W, C, prob, alias, negative, lr, seed):
     return W, C, repeats
 
 
-def run_kernel(seq, W, C, prob, alias, negative, lr, seed, window=1, shrink=False, set_mode=False, keep=None, max_ctx=20):
-    items = np.asarray(seq, dtype=np.int32)
-    offsets = np.array([0, items.size], dtype=np.int64)
+def one_epoch(seqs, W, C, noise, *, negative, lr, seed, window=1, backward=None, shrink=False, set_mode=False,
+              keep=None, max_ctx=20, shared=False):
+    """One epoch of the kernel on copies of ``W``, ``C`` over ``seqs`` (one block); returns (W, C, loss, pairs)."""
+    items = np.concatenate([np.asarray(s, dtype=np.int32) for s in seqs])
+    offsets = np.r_[0, np.cumsum([len(s) for s in seqs])].astype(np.int64)
     keep = np.ones(W.shape[0], np.float32) if keep is None else keep
-    sig, logsig = sigmoid_tables()
     loss, pairs = np.zeros(1), np.zeros(1, np.int64)
     W, C = W.copy(), C.copy()
-    sgns_epoch(items, offsets, np.array([0, 1], np.int64), W, C, keep, pack_alias(prob, alias), no_hard_negatives(),
-               window, shrink, set_mode, max_ctx, negative, False, lr, lr, 0, 1, np.uint64(seed), sig, logsig, loss, pairs, 1)
+    sgns_epoch(Corpus(items, offsets, np.array([0, len(seqs)], np.int64)), W, C, Tables(keep, noise, *sigmoid_tables()),
+               no_hard_negatives(), make_settings(window, backward, shrink, set_mode, max_ctx, negative, shared),
+               make_schedule(lr, lr, 0, 1, seed), loss, pairs, 1)
     return W, C, float(loss[0]), int(pairs[0])
+
+
+def run_kernel(seq, W, C, prob, alias, negative, lr, seed, window=1, shrink=False, set_mode=False, keep=None, max_ctx=20):
+    return one_epoch([seq], W, C, pack_alias(prob, alias), negative=negative, lr=lr, seed=seed, window=window,
+                     shrink=shrink, set_mode=set_mode, keep=keep, max_ctx=max_ctx)
 
 
 def test_kernel_matches_reference_updates():
@@ -217,16 +225,11 @@ def test_shared_negatives_weight_by_context_count():
     rng = np.random.default_rng(0)
     W = (rng.standard_normal((V, D)) * 0.1).astype(np.float32)
     prob, alias = alias_table(np.ones(V) / V)
-    items = np.array([0, 1, 2], dtype=np.int32)
-    sig, logsig = sigmoid_tables()
     out = {}
     for shared in (False, True):
-        loss, pairs = np.zeros(1), np.zeros(1, np.int64)
-        Wk, Ck = W.copy(), np.zeros_like(W)
-        sgns_epoch(items, np.array([0, 3], np.int64), np.array([0, 1], np.int64), Wk, Ck, np.ones(V, np.float32),
-                   pack_alias(prob, alias), no_hard_negatives(), 2, False, False, 20, 4, shared, 0.05, 0.05, 0, 1,
-                   np.uint64(5), sig, logsig, loss, pairs, 1)
-        out[shared] = (Wk, Ck, pairs[0], loss[0])
+        Wk, Ck, loss, pairs = one_epoch([[0, 1, 2]], W, np.zeros_like(W), pack_alias(prob, alias), negative=4, lr=0.05,
+                                        seed=5, window=2, shared=shared)
+        out[shared] = (Wk, Ck, pairs, loss)
     assert out[True][2] == out[False][2] == 6  # same positive pairs
     assert np.isfinite(out[True][0]).all() and not np.array_equal(out[True][0], out[False][0])
     # loss is on the same scale: m-weighted shared negatives stand for m per-pair negatives
@@ -256,3 +259,11 @@ def test_fetch_add_hands_out_every_number_once():
 @njit
 def _fetch_old(c):
     return fetch_add(c, np.int32(7))  # any integer type is widened to int64
+
+
+def test_all_finite_finds_one_bad_value():
+    M = np.zeros((3, 4), np.float32)
+    assert all_finite(M)
+    for bad in (np.nan, np.inf, -np.inf):
+        M[2, 3] = bad
+        assert not all_finite(M)
