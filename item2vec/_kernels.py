@@ -21,9 +21,10 @@ which is stochastic gradient ascent on ``log σ(v_o·u_c) + Σ_k log σ(−v_o·
 all scores of a pair are taken before its first update (:func:`_sgd_rows`).
 With symmetric windows this is over the corpus the same objective as "the
 center predicts its contexts"; with ``backward < window`` it is directional:
-an earlier item's ``W`` predicts a later item's ``C`` up to ``window`` steps
-ahead, and a later item's ``W`` predicts an earlier item's ``C`` only up to
-``backward`` steps back (``backward == 0``: never). ``shared=True`` keeps the
+an item's ``W`` is trained against the ``C`` of items up to ``window`` steps
+after it and only up to ``backward`` steps before it (``backward == 0``:
+never, so ``W[last]·C[candidate]`` scores what comes next; see
+:func:`_contexts`). ``shared=True`` keeps the
 center as the input (see :func:`_train_center_shared`). σ and log σ come
 from lookup tables over ``[-MAX_EXP, MAX_EXP]``; scores outside that range are
 *clipped* to it (not skipped), so a saturated pair still gets the small
@@ -89,8 +90,8 @@ class Tables(NamedTuple):
 class Settings(NamedTuple):
     """What one center trains: its contexts and its negatives (build with :func:`make_settings`)."""
 
-    window: int  # max distance to FOLLOWING items (window mode)
-    backward: int  # max distance to PRECEDING items (== window: symmetric; 0: forward-only)
+    window: int  # max distance from an input item to a FOLLOWING output item (window mode)
+    backward: int  # max distance from an input item to a PRECEDING output item (== window: symmetric; 0: forward-only)
     shrink: bool  # draw the effective window per center (see _train_block)
     set_mode: bool  # every other item of the sequence is context
     max_contexts: int  # set mode: contexts drawn per center on long sequences
@@ -280,12 +281,16 @@ def _subsample(corpus, s, keep_prob, state, buf):
 def _contexts(i, L, settings, state, scratch):
     """The contexts of position ``i`` of ``scratch.buf[:L]`` into ``scratch.ctx``; returns (state, count).
 
-    Window mode: following items up to ``window`` away and preceding items up
-    to ``backward`` away. With ``shrink`` one random number shrinks both
-    sides together: at the same uniform quantile ``u``, the forward size is
-    ``window - floor(u * window)`` (uniform on ``1..window``) and the backward
-    size ``backward - floor(u * backward)`` (uniform on ``1..backward``, 0
-    when ``backward == 0``), so a symmetric window stays symmetric.
+    Window mode: a pair always trains an input vector ``W[a]`` against the
+    output vector ``C[b]`` of an item ``b`` up to ``window`` positions after
+    ``a`` or up to ``backward`` positions before it. On the exact path the
+    center is the output (its contexts are the inputs, word2vec.c's order),
+    so its contexts are the items up to ``window`` before it and ``backward``
+    after it; with ``shared`` the center is the input and the sides swap.
+    With ``shrink`` one random number shrinks both sides together: at the same
+    uniform quantile ``u``, a side of maximum ``n`` gets ``n - floor(u * n)``
+    (uniform on ``1..n``; 0 when ``n == 0``), so a symmetric window stays
+    symmetric and is drawn exactly as before ``backward`` existed.
     """
     buf, ctx = scratch.buf, scratch.ctx
     m = 0
@@ -302,13 +307,14 @@ def _contexts(i, L, settings, state, scratch):
                 ctx[m] = buf[j + 1] if j >= i else buf[j]
                 m += 1
         return state, m
-    ahead = settings.window
-    back = settings.backward
-    if settings.shrink and (ahead > 1 or back > 1):
+    before, after = settings.window, settings.backward
+    if settings.shared:
+        before, after = settings.backward, settings.window
+    if settings.shrink and (before > 1 or after > 1):
         state, r = next_random(state)
-        ahead -= below(r, ahead)
-        back -= below(r, back)
-    for j in range(max(0, i - back), min(L, i + ahead + 1)):
+        before -= below(r, before)
+        after -= below(r, after)
+    for j in range(max(0, i - before), min(L, i + after + 1)):
         if j != i:
             ctx[m] = buf[j]
             m += 1

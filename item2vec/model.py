@@ -44,7 +44,16 @@ class Item2Vec:
         Embedding dimension.
     window : int, default 5
         Maximum distance between a center item and a context item
-        (``context="window"``).
+        (``context="window"``): the distance to FOLLOWING items, and to
+        preceding items too unless ``backward_window`` is set.
+    backward_window : int or None, default None
+        Maximum distance to PRECEDING items (``context="window"`` only).
+        ``None``: same as ``window`` (symmetric). ``0``: forward-only, every
+        pair trains the earlier item's input vector against the later item's
+        context vector, so that ``v_last · u_candidate`` (``scoring="sgns"``)
+        scores what comes next. Other values give asymmetric windows. With
+        ``shrink_windows`` one uniform draw per center shrinks both sides by
+        the same quantile (each side uniform on ``1..its maximum``).
     context : {"window", "set"}, default "window"
         ``"set"`` treats every other item of a sequence as context (the
         original item2vec); on sequences longer than ``max_set_contexts + 1``
@@ -128,7 +137,7 @@ class Item2Vec:
     """
 
     def __init__(
-        self, *, vector_size: int = 64, window: int = 5, context: str = "window", max_set_contexts: int = 20,
+        self, *, vector_size: int = 64, window: int = 5, backward_window: int | None = None, context: str = "window", max_set_contexts: int = 20,
         shrink_windows: bool = True, negative: int = 5, shared_negatives: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
         min_count: int = 1, min_length: int = 2, epochs: int = 20, alpha: float = 0.025, min_alpha: float = 1e-4,
         n_threads: int | None = None, random_state: int | np.random.Generator | None = None,
@@ -141,6 +150,7 @@ class Item2Vec:
     ) -> None:  # fmt: skip
         self.vector_size = vector_size
         self.window = window
+        self.backward_window = backward_window
         self.context = context
         self.max_set_contexts = max_set_contexts
         self.shrink_windows = shrink_windows
@@ -238,7 +248,7 @@ class Item2Vec:
         blocks = corpus_blocks(seqs.offsets)
         corpus = Corpus(seqs.items, seqs.offsets, blocks)
         tables = Tables(keep, noise, sig, logsig)
-        settings = make_settings(self.window, None, self.shrink_windows, self.context == "set", self.max_set_contexts,
+        settings = make_settings(self.window, self.backward_window, self.shrink_windows, self.context == "set", self.max_set_contexts,
                                  self.negative, self.shared_negatives)
         block_loss = np.zeros(blocks.size - 1, dtype=np.float64)
         block_pairs = np.zeros(blocks.size - 1, dtype=np.int64)

@@ -28,12 +28,15 @@ def py_below(r, n):
     return ((r >> 32) * n) >> 32
 
 
-def reference_epoch(seq, W, C, prob, alias, negative, lr, seed):
-    """Plain-Python SGNS for one sequence, window 1, no shrink, no subsampling.
+def reference_epoch(seq, W, C, prob, alias, negative, lr, seed, window=1, backward=1):
+    """Plain-Python SGNS for one sequence, no shrink, no subsampling.
 
-    word2vec.c's order: for each center c and each context o, W[o] predicts C[c]
-    and the negatives; W[o] gets its gradient at the end of the pair. All
-    scores of a pair are taken before its first update.
+    Every pair trains an input W[o] against the output C[c] of an item c up to
+    ``window`` positions after o or up to ``backward`` positions before it.
+    word2vec.c's order: for each center c (the output) and each of its inputs
+    o in sequence order, W[o] predicts C[c] and the negatives; W[o] gets its
+    gradient at the end of the pair. All scores of a pair are taken before
+    its first update.
     """
     sig, logsig = sigmoid_tables()
     W, C = W.copy(), C.copy()
@@ -54,8 +57,8 @@ def reference_epoch(seq, W, C, prob, alias, negative, lr, seed):
         W[o] += neu.astype(np.float32)
 
     for i, c in enumerate(seq):
-        for j in (i - 1, i + 1):
-            if not 0 <= j < len(seq):
+        for j in range(len(seq)):
+            if not (0 < i - j <= window or 0 < j - i <= backward):  # o = seq[j] precedes c by <= window, or ...
                 continue
             o = seq[j]
             draws = []
@@ -267,3 +270,63 @@ def test_all_finite_finds_one_bad_value():
     for bad in (np.nan, np.inf, -np.inf):
         M[2, 3] = bad
         assert not all_finite(M)
+
+
+@pytest.mark.parametrize("window, backward", [(2, 0), (1, 3), (3, 1)])
+def test_asymmetric_windows_match_reference_updates(window, backward):
+    rng = np.random.default_rng(5)
+    V, D = 7, 8
+    W = (rng.standard_normal((V, D)) * 0.3).astype(np.float32)
+    C = (rng.standard_normal((V, D)) * 0.3).astype(np.float32)
+    prob, alias = alias_table(noise_distribution(np.arange(1, V + 1), 0.75))
+    seq = [0, 3, 5, 2, 6, 1]
+    Wk, Ck, _, pairs = one_epoch([seq], W, C, pack_alias(prob, alias), negative=2, lr=0.1, seed=4, window=window,
+                                 backward=backward)
+    Wr, Cr, _ = reference_epoch(seq, W, C, prob, alias, negative=2, lr=0.1, seed=4, window=window, backward=backward)
+    assert pairs == sum(min(i, window) + min(len(seq) - 1 - i, backward) for i in range(len(seq)))
+    np.testing.assert_allclose(Wk, Wr, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(Ck, Cr, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("shrink", [False, True])
+def test_forward_only_trains_the_earlier_input_against_the_later_output_only(shared, shrink):
+    rng = np.random.default_rng(0)
+    W = (rng.standard_normal((3, 4)) * 0.3).astype(np.float32)
+    C = (rng.standard_normal((3, 4)) * 0.3).astype(np.float32)
+    noise = pack_alias(*alias_table(np.ones(3) / 3))
+    kw = dict(negative=0, lr=0.1, seed=1, window=3, shrink=shrink, shared=shared)
+    Wf, Cf, _, pairs = one_epoch([[0, 1]], W, C, noise, backward=0, **kw)
+    assert pairs == 1
+    assert not np.array_equal(Wf[0], W[0]) and not np.array_equal(Cf[1], C[1])  # W[first] . C[second] trained
+    np.testing.assert_array_equal(Wf[1], W[1])  # the later item never is the input ...
+    np.testing.assert_array_equal(Cf[0], C[0])  # ... nor the earlier one the output
+    Ws, Cs, _, pairs = one_epoch([[0, 1]], W, C, noise, backward=None, **kw)
+    assert pairs == 2 and not np.array_equal(Ws[1], W[1]) and not np.array_equal(Cs[0], C[0])
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_asymmetric_window_pair_counts_match_a_count_by_hand(shared):
+    rng = np.random.default_rng(1)
+    seqs = [list(rng.integers(0, 20, size=n)) for n in rng.integers(2, 15, size=30)]
+    W = (rng.standard_normal((20, 4)) * 0.1).astype(np.float32)
+    noise = pack_alias(*alias_table(np.ones(20) / 20))
+    for window, backward in [(1, 0), (4, 0), (2, 5), (3, 3), (5, 1)]:
+        *_, pairs = one_epoch(seqs, W, W * 0, noise, negative=1, lr=0.01, seed=2, window=window, backward=backward,
+                              shared=shared)
+        # count (input p, output q) position pairs: q up to `window` after p or up to `backward` before it
+        expected = sum(1 for s in seqs for p in range(len(s)) for q in range(len(s))
+                       if 0 < q - p <= window or 0 < p - q <= backward)
+        assert pairs == expected, (window, backward)
+
+
+def test_symmetric_backward_equals_no_backward_bit_for_bit():
+    rng = np.random.default_rng(2)
+    seqs = [list(rng.integers(0, 30, size=n)) for n in rng.integers(2, 25, size=40)]
+    W = (rng.standard_normal((30, 8)) * 0.1).astype(np.float32)
+    noise = pack_alias(*alias_table(noise_distribution(np.arange(1, 31), 0.75)))
+    for shared in (False, True):
+        kw = dict(negative=3, lr=0.05, seed=3, window=4, shrink=True, shared=shared)
+        a = one_epoch(seqs, W, W * 0, noise, backward=None, **kw)
+        b = one_epoch(seqs, W, W * 0, noise, backward=4, **kw)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[3] == b[3]
