@@ -248,19 +248,22 @@ def mined_candidates(vectors: np.ndarray, index: tuple[np.ndarray, np.ndarray], 
                          np.arange(1, members.size + 1, dtype=np.float64), float(ratio))
 
 
-def make_sampler(model: "Item2Vec", seqs: Sequences) -> Callable[["Item2Vec", int], HardNegatives]:
-    """Per-epoch provider of hard-negative candidates for ``model.fit``."""
-    ratio = float(model.hard_negative_ratio)
+def make_sampler(model: "Item2Vec", seqs: Sequences) -> Callable[[int, np.ndarray], HardNegatives | None]:
+    """Per-epoch provider ``(epoch, item_vectors) -> HardNegatives | None`` for ``model.fit`` (None: plain negatives)."""
+    ratio, start = float(model.hard_negative_ratio), int(model.hard_negative_start)
     if model.hard_negatives == "group":
         fixed = group_candidates(seqs.vocab, model.item_groups, model.ns_exponent, ratio, model.groups_on_unknown)
-        return lambda m, epoch: fixed
+        return lambda epoch, vectors: fixed if epoch >= start else None
     index = item_sequence_index(seqs)
     pool = mining_pool(seqs.vocab.counts, model.mine_pool)
+    every, k, threshold = int(model.mine_every), int(model.mine_k), int(model.cooccurrence_threshold)
     state: dict[str, HardNegatives] = {}
 
-    def mined(m: "Item2Vec", epoch: int) -> HardNegatives:
-        if "last" not in state or (epoch - m.hard_negative_start) % m.mine_every == 0:
-            state["last"] = mined_candidates(m.item_vectors_, index, m.mine_k, m.cooccurrence_threshold, ratio, pool)
+    def mined(epoch: int, vectors: np.ndarray) -> HardNegatives | None:
+        if epoch < start:
+            return None
+        if "last" not in state or (epoch - start) % every == 0:
+            state["last"] = mined_candidates(vectors, index, k, threshold, ratio, pool)
         return state["last"]
 
     return mined

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import os
-import time
-import warnings
 from typing import Any, Callable, Iterable
 
 import numba
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from . import __version__
-from ._kernels import Corpus, Tables, corpus_blocks, make_schedule, make_settings, no_hard_negatives, sgns_epoch, sigmoid_tables
+from ._kernels import make_settings
 from .model_io import ModelFileError, read_model, write_model
 from .params import validate_params
-from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 from .scoring import encode_histories, normalize_rows, profiles, top_k_scores
 from .sequences import Sequences, build_sequences
+from .training import check_callbacks, resolve_seed, thread_count, train
 from .vocab import Vocabulary
 
 __all__ = ["Item2Vec", "NotFittedError"]
@@ -120,10 +117,17 @@ class Item2Vec:
         items (``None``: the whole catalogue). Bounds the cost of a mining
         round at ``V × mine_pool`` scores.
     verbose : bool, default True
-        Show a progress bar (one tick per epoch).
+        Show a progress bar (one tick per epoch) when stderr is a terminal or
+        in a notebook; nothing is written to a redirected stderr.
     callbacks : list of callables, optional
         Each is called as ``cb(model, epoch, loss)`` after every epoch, with
-        the mean loss per positive pair.
+        the mean loss per positive pair. During the call the model holds this
+        epoch's state (``vocab_``, ``item_vectors_``, ``context_vectors_``,
+        ``loss_history_`` so far), so ``model.similar_items`` and
+        ``model.recommend`` answer with the current vectors; the vector
+        arrays are the training arrays themselves (copy them to keep a
+        snapshot). After the call the model's previous state comes back; the
+        final state is installed when ``fit`` returns. Checked before training.
 
     Attributes
     ----------
@@ -219,6 +223,12 @@ class Item2Vec:
     def fit(self, data: pd.DataFrame | Sequences | Iterable[Iterable[Any]]) -> "Item2Vec":
         """Learn item vectors from an interaction log or item sequences.
 
+        Training runs on local arrays; the learned state (``vocab_``,
+        ``item_vectors_``, ``context_vectors_``, ``loss_history_``, ...) is
+        installed only when every epoch has finished, so a fit that fails or
+        is interrupted leaves the model as it was (unfitted, or with its
+        previous fit). Callbacks are the exception, see ``callbacks``.
+
         Parameters
         ----------
         data : DataFrame, Sequences or iterable of item-id sequences
@@ -231,87 +241,53 @@ class Item2Vec:
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            For an invalid hyperparameter (named), or when training diverges
+            (non-finite loss or vectors after an epoch: ``alpha`` too large).
         """
         params = self.get_params()
         validate_params(params)
+        callbacks = check_callbacks(self.callbacks)
+        seed = resolve_seed(self.random_state)
+        threads = thread_count(self.n_threads)
         seqs = self._sequences(data)
-        V, D = len(seqs.vocab), self.vector_size
-        seed = self._resolve_seed()
-        init_rng = np.random.default_rng(seed)
-        W = init_rng.random((V, D), dtype=np.float32)  # U(-0.5, 0.5) / D, built in place (no temporaries)
-        W -= np.float32(0.5)
-        W /= np.float32(D)
-        C = np.zeros((V, D), dtype=np.float32)
-        noise = pack_alias(*alias_table(noise_distribution(seqs.vocab.counts, self.ns_exponent)))
-        keep = keep_probabilities(seqs.vocab.counts, self.sample)
-        sig, logsig = sigmoid_tables()
-        blocks = corpus_blocks(seqs.offsets)
-        corpus = Corpus(seqs.items, seqs.offsets, blocks)
-        tables = Tables(keep, noise, sig, logsig)
-        settings = make_settings(self.window, self.backward_window, self.shrink_windows, self.context == "set", self.max_set_contexts,
-                                 self.negative, self.shared_negatives)
-        block_loss = np.zeros(blocks.size - 1, dtype=np.float64)
-        block_pairs = np.zeros(blocks.size - 1, dtype=np.int64)
-        hard_sampler = self._hard_negative_sampler(seqs)
-        self.vocab_ = seqs.vocab
-        self.item_vectors_, self.context_vectors_ = W, C
-        self.loss_history_: list[float] = []
-        self.training_seconds_ = 0.0
-        self.mining_seconds_ = 0.0
-        self.n_pairs_ = 0
-        threads = self._n_threads()
-        previous = numba.get_num_threads()
-        bar = tqdm(range(self.epochs), desc="item2vec", unit="epoch", disable=not self.verbose, leave=False)
-        try:
-            numba.set_num_threads(threads)
-            for epoch in bar:
-                hard = no_hard_negatives()
-                if hard_sampler is not None and epoch >= self.hard_negative_start:
-                    t0 = time.perf_counter()
-                    hard = hard_sampler(self, epoch)
-                    self.mining_seconds_ += time.perf_counter() - t0
-                t0 = time.perf_counter()
-                sgns_epoch(corpus, W, C, tables, hard, settings,
-                           make_schedule(self.alpha, self.min_alpha, epoch, self.epochs, seed),
-                           block_loss, block_pairs, threads)
-                self.training_seconds_ += time.perf_counter() - t0
-                pairs = int(block_pairs.sum())
-                if epoch == 0 and pairs == 0:
-                    warnings.warn(f"the first epoch trained no (center, context) pairs: subsampling (sample={self.sample}) "
-                                  f"left no sequence with 2 items; on small data use sample=0", RuntimeWarning, stacklevel=2)
-                self.n_pairs_ += pairs
-                loss = float(block_loss.sum() / max(pairs, 1))
-                self.loss_history_.append(loss)
-                bar.set_postfix(loss=f"{loss:.4f}")
-                for cb in self.callbacks or ():
+        settings = make_settings(self.window, self.backward_window, self.shrink_windows, self.context == "set",
+                                 self.max_set_contexts, self.negative, self.shared_negatives)
+
+        def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:
+            before = self._fitted_state()
+            try:  # the callbacks see this epoch's vectors through the model; its previous state comes back after
+                self._set_fitted(seqs.vocab, W, C, history)
+                for cb in callbacks:
                     cb(self, epoch, loss)
-        finally:
-            numba.set_num_threads(previous)
-            bar.close()
+            finally:
+                self._restore_fitted_state(before)
+
+        trained = train(seqs, settings, dim=self.vector_size, epochs=self.epochs, alpha=float(self.alpha),
+                        min_alpha=float(self.min_alpha), ns_exponent=self.ns_exponent, sample=self.sample, seed=seed,
+                        threads=threads, hard=self._hard_negative_sampler(seqs), on_epoch=on_epoch if callbacks else None,
+                        progress=bool(self.verbose))
+        self._set_fitted(seqs.vocab, trained.item_vectors, trained.context_vectors, trained.loss_history)
         self.n_tokens_ = seqs.n_tokens
-        self._normed = None
+        self.n_pairs_ = trained.n_pairs
+        self.training_seconds_ = trained.training_seconds
+        self.mining_seconds_ = trained.mining_seconds
         return self
 
-    def _resolve_seed(self) -> int:
-        rs = self.random_state
-        if rs is None:
-            return int(np.random.default_rng().integers(1, 2**63 - 1))
-        if isinstance(rs, np.random.Generator):
-            return int(rs.integers(1, 2**63 - 1))
-        if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0:
-            raise ValueError(f"random_state must be None, a non-negative int or a numpy Generator, got {rs!r}")
-        return int(rs)
+    def _fitted_state(self) -> dict[str, Any]:
+        """Every attribute that is not a hyperparameter (fitted state, query caches), for :meth:`_restore_fitted_state`."""
+        params = self.get_params()
+        return {k: v for k, v in vars(self).items() if k not in params}
 
-    def _n_threads(self) -> int:
-        available = numba.config.NUMBA_NUM_THREADS
-        if self.n_threads is None:
-            return available
-        if self.n_threads > available:
-            warnings.warn(f"n_threads={self.n_threads} but numba has {available} threads (NUMBA_NUM_THREADS); "
-                          f"training with {available}", RuntimeWarning, stacklevel=3)
-        return min(int(self.n_threads), available)
+    def _restore_fitted_state(self, state: dict[str, Any]) -> None:
+        for k in self._fitted_state():
+            delattr(self, k)
+        vars(self).update(state)
 
-    def _hard_negative_sampler(self, seqs: Sequences) -> Callable[["Item2Vec", int], Any] | None:
+    def _hard_negative_sampler(self, seqs: Sequences) -> Callable[[int, np.ndarray], Any] | None:
         if self.hard_negatives is None or self.hard_negative_ratio == 0:
             return None
         from .hard_negatives import make_sampler
