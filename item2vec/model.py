@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Iterable
 
-import numba
 import numpy as np
 import pandas as pd
 
 from . import __version__
 from ._kernels import make_settings
+from .hard_negatives import LEGACY_PARAMS, as_strategy, strategy_from_json, strategy_to_json
 from .model_io import ModelFileError, read_model, write_model
 from .params import validate_params
 from .scoring import encode_histories, normalize_rows, profiles, top_k_scores
@@ -96,26 +96,18 @@ class Item2Vec:
         uses ``"timestamp"`` when present, else input order.
     session_gap : float, Timedelta or None
         Split histories into sessions at gaps larger than this (seconds).
-    hard_negatives : {None, "group", "mined"}
-        Optional hard negatives (see :mod:`item2vec.hard_negatives`).
-    hard_negative_ratio : float in [0, 1], default 0.2
-        Share of negative draws taken from the hard candidates.
-    hard_negative_start : int, default 1
-        Epochs of plain training before hard negatives begin.
-    item_groups : mapping, Series or DataFrame, optional
-        For ``"group"``: item -> group, or item -> list of groups.
-    groups_on_unknown : {"raise", "ignore"}, default "raise"
-        Items of ``item_groups`` missing from the training data raise a
-        ``KeyError`` naming them, or are dropped (``"ignore"``: a mapping for
-        a whole catalogue, fitted on part of it).
-    mine_every, mine_k, cooccurrence_threshold : int
-        For ``"mined"``: re-mine every ``mine_every`` epochs the ``mine_k``
-        nearest neighbours of each item, excluding neighbours that co-occur
-        with it in more than ``cooccurrence_threshold`` sequences.
-    mine_pool : int or None, default 1024
-        For ``"mined"``: neighbours are searched among this many most frequent
-        items (``None``: the whole catalogue). Bounds the cost of a mining
-        round at ``V × mine_pool`` scores.
+    hard_negatives : None, GroupNegatives, MinedNegatives or {"mined", "group"}
+        Optional hard negatives (see :mod:`item2vec.hard_negatives`), e.g.
+        ``GroupNegatives(item_to_genre, ratio=0.1)`` or
+        ``MinedNegatives(k=20, every=5)``. ``"mined"`` is ``MinedNegatives()``;
+        ``"group"`` is ``GroupNegatives(item_groups, ratio=0.2)``.
+    hard_negative_ratio, hard_negative_start, item_groups, groups_on_unknown, \
+mine_every, mine_k, cooccurrence_threshold, mine_pool
+        Deprecated: the settings of the string forms ``"group"`` / ``"mined"``
+        (a ``DeprecationWarning`` when changed). They are the fields
+        ``ratio``, ``start``, ``groups``, ``on_unknown``, ``every``, ``k``,
+        ``cooccurrence_threshold`` and ``pool`` of the strategy objects, and
+        must keep their defaults when ``hard_negatives`` is an object.
     verbose : bool, default True
         Show a progress bar (one tick per epoch) when stderr is a terminal or
         in a notebook; nothing is written to a redirected stderr.
@@ -288,11 +280,8 @@ class Item2Vec:
         vars(self).update(state)
 
     def _hard_negative_sampler(self, seqs: Sequences) -> Callable[[int, np.ndarray], Any] | None:
-        if self.hard_negatives is None or self.hard_negative_ratio == 0:
-            return None
-        from .hard_negatives import make_sampler
-
-        return make_sampler(self, seqs)
+        strategy = as_strategy(self.hard_negatives, {k: getattr(self, k) for k in LEGACY_PARAMS})
+        return None if strategy is None else strategy.sampler(seqs, self.ns_exponent)
 
     # ------------------------------------------------------------------ queries
     def _check_fitted(self) -> None:
@@ -432,6 +421,7 @@ class Item2Vec:
         self._check_fitted()
         params = {k: v for k, v in self.get_params().items() if k not in ("callbacks", "item_groups", "random_state")}
         params["session_gap"] = None if params["session_gap"] is None else str(params["session_gap"])
+        params["hard_negatives"] = strategy_to_json(params["hard_negatives"])
         rs = self.random_state
         params["random_state"] = int(rs) if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool) else None
         meta = {"library_version": __version__, "params": params, "vocab_kind": self.vocab_.kind,
@@ -446,6 +436,7 @@ class Item2Vec:
         try:
             params = meta["params"]
             session_gap = params.pop("session_gap", None)
+            params["hard_negatives"] = strategy_from_json(params.get("hard_negatives"))
             model = cls(**{k: v for k, v in params.items() if k in cls().get_params()})
             model.session_gap = None if session_gap is None else pd.Timedelta(session_gap) if " " in str(session_gap) else float(session_gap)
             vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta["vocab_kind"])

@@ -65,7 +65,9 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "n_threads": _optional(_int(1)),
     "scoring": _choice("sgns", "cosine"),
     "history_length": _optional(_int(1)),
-    "hard_negatives": _choice(None, "group", "mined"),
+    # None, a string shortcut, or a strategy object of item2vec.hard_negatives (it validates its own fields)
+    "hard_negatives": lambda v: None if v is None or (isinstance(v, str) and v in ("group", "mined")) or hasattr(v, "sampler")
+    else "None, 'group', 'mined', a GroupNegatives or a MinedNegatives",
     "hard_negative_ratio": _real(0.0, 1.0),
     "hard_negative_start": _int(0),
     "groups_on_unknown": _choice("raise", "ignore"),
