@@ -330,3 +330,57 @@ def test_symmetric_backward_equals_no_backward_bit_for_bit():
         a = one_epoch(seqs, W, W * 0, noise, backward=None, **kw)
         b = one_epoch(seqs, W, W * 0, noise, backward=4, **kw)
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[3] == b[3]
+
+
+def test_no_numba_function_takes_more_than_12_parameters():
+    import importlib
+    import inspect
+
+    from numba.core.registry import CPUDispatcher
+
+    checked = 0
+    for name in ("_draws", "_kernels", "mining", "sampling", "hard_negatives"):
+        mod = importlib.import_module(f"item2vec.{name}")
+        for fname, f in vars(mod).items():
+            if isinstance(f, CPUDispatcher) and f.py_func.__module__ == mod.__name__:
+                checked += 1
+                assert len(inspect.signature(f.py_func).parameters) <= 12, f"{name}.{fname}"
+    assert checked >= 15
+
+
+def test_kernel_ab_builds_the_old_positional_and_the_new_bundled_signatures():
+    import sys
+    import types
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import kernel_ab
+    finally:
+        sys.path.pop(0)
+    import item2vec._kernels as new
+
+    values = dict(items=1, offsets=2, blocks=3, W=4, C=5, keep_prob=6, noise=7, hard=8, window=9, backward=10,
+                  shrink=True, set_mode=False, max_contexts=0, negative=11, shared=False, lr_start=0.1, lr_end=0.2,
+                  epoch=0, epochs=1, seed=12, sig=13, logsig=14, block_loss=15, block_pairs=16, n_workers=1)
+
+    def old_epoch(items, offsets, blocks, W, C, keep_prob, noise, hard, window, shrink, set_mode, max_contexts,
+                  negative, shared, lr_start, lr_end, epoch, epochs, seed, sig, logsig, block_loss, block_pairs,
+                  n_workers):  # the b26f86e signature
+        pass
+
+    old = types.SimpleNamespace(__name__="old", sgns_epoch=types.SimpleNamespace(py_func=old_epoch))
+    assert kernel_ab.kernel_arguments(old, values) == [values[p] for p in inspect_params(old_epoch)]
+    call = kernel_ab.kernel_arguments(new, values)
+    corpus, W, C, tables, hard, settings, schedule = call[:7]
+    assert corpus == new.Corpus(1, 2, 3) and tables == new.Tables(6, 7, 13, 14) and (W, C, hard) == (4, 5, 8)
+    assert settings == new.Settings(9, 10, True, False, 0, 11, False) and schedule == new.Schedule(0.1, 0.2, 0, 1, 12)
+    assert call[7:] == [15, 16, 1]
+    with pytest.raises(SystemExit, match="does not know"):
+        kernel_ab.kernel_arguments(new, {k: v for k, v in values.items() if k != "backward"})
+
+
+def inspect_params(f):
+    import inspect
+
+    return list(inspect.signature(f).parameters)
