@@ -44,7 +44,10 @@ class Item2Vec:
         (``context="window"``): the distance to FOLLOWING items, and to
         preceding items too unless ``backward_window`` is set.
     backward_window : int or None, default None
-        Maximum distance to PRECEDING items (``context="window"`` only).
+        Maximum distance to PRECEDING items (``context="window"`` only): an
+        item's input vector is trained against the context vectors of the
+        items up to ``window`` positions after it and up to
+        ``backward_window`` positions before it.
         ``None``: same as ``window`` (symmetric). ``0``: forward-only, every
         pair trains the earlier item's input vector against the later item's
         context vector, so that ``v_last · u_candidate`` (``scoring="sgns"``)
@@ -54,7 +57,8 @@ class Item2Vec:
     context : {"window", "set"}, default "window"
         ``"set"`` treats every other item of a sequence as context (the
         original item2vec); on sequences longer than ``max_set_contexts + 1``
-        that many contexts are drawn uniformly per center, so cost stays linear.
+        that many contexts are drawn uniformly per center, so cost stays linear;
+        it has no direction (``backward_window`` must stay None).
     max_set_contexts : int, default 20
         Bound on contexts per center in set mode.
     shrink_windows : bool, default True
