@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from item2vec import Item2Vec
+from item2vec import GroupNegatives, Item2Vec, MinedNegatives
 from item2vec.cli import parse_settings
 from item2vec.datasets import genre_map, load_dataset
 from item2vec.evaluation import evaluate
@@ -38,7 +38,7 @@ BASE = dict(DEFAULT_MODEL_PARAMS["item2vec"])
 def item_groups(data) -> Any:
     """item -> group label(s) for the whole catalogue: the synthetic look-alike families, else MovieLens genres.
 
-    Used with ``groups_on_unknown="ignore"``, as the CLI does: items absent
+    Used with ``GroupNegatives(on_unknown="ignore")``, as the CLI does: items absent
     from the training part of the split are dropped by the model.
     """
     return data.items.set_index("item")["group"] if "group" in data.items.columns else genre_map(data.items)
@@ -53,10 +53,10 @@ def run(dataset: str, variants: list[tuple[str, float]], seeds: list[int], base:
     for strategy, ratio in variants:
         for seed in seeds:
             params = dict(base, n_threads=threads, random_state=seed, verbose=False)
-            if strategy != "off":
-                params.update(hard_negatives=strategy, hard_negative_ratio=ratio, hard_negative_start=1)
-                if strategy == "group":
-                    params.update(item_groups=groups, groups_on_unknown="ignore")
+            if strategy == "group":
+                params.update(hard_negatives=GroupNegatives(groups, ratio=ratio, start=1, on_unknown="ignore"))
+            elif strategy == "mined":
+                params.update(hard_negatives=MinedNegatives(ratio=ratio, start=1))
             model = Item2Vec(**params)
             t0 = time.perf_counter()
             res = evaluate(model, split, ks=(10,), stage="test")
@@ -76,7 +76,7 @@ def mining_cost(dataset: str, pools: list[int | None], threads: int, repeats: in
     dataset; the epoch time is the numba kernel's (``training_seconds_ / 5``).
     """
     from item2vec import build_sequences
-    from item2vec.hard_negatives import item_sequence_index, mined_candidates, mining_pool
+    from item2vec.mining import item_sequence_index, mined_candidates, mining_pool
 
     data = load_dataset(dataset)
     seqs = build_sequences(data.interactions, time_col="timestamp")
@@ -102,9 +102,10 @@ def mining_cost(dataset: str, pools: list[int | None], threads: int, repeats: in
 
 def mining_rounds(model: Item2Vec) -> int:
     """How many times ``fit`` mined neighbours (epochs start, start + every, ... below epochs)."""
-    if model.hard_negatives != "mined" or model.hard_negative_start >= model.epochs:
+    hard = model.hard_negatives
+    if not isinstance(hard, MinedNegatives) or hard.start >= model.epochs:
         return 0
-    return len(range(model.hard_negative_start, model.epochs, model.mine_every))
+    return len(range(hard.start, model.epochs, hard.every))
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
@@ -163,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     variants = [("off", 0.0)] + [(s, r) for s in ("group", "mined") for r in ratios]
     print(f"base settings: {base}")
     warm = [[i % 7, (i + 1) % 7, (i + 3) % 7] for i in range(50)]  # load compiled kernels before timing
-    Item2Vec(epochs=2, verbose=False, hard_negatives="group", item_groups={i: [i % 2] for i in range(7)}).fit(warm)
-    Item2Vec(epochs=2, verbose=False, hard_negatives="mined", mine_k=3).fit(warm)
+    Item2Vec(epochs=2, verbose=False, hard_negatives=GroupNegatives({i: [i % 2] for i in range(7)})).fit(warm)
+    Item2Vec(epochs=2, verbose=False, hard_negatives=MinedNegatives(k=3)).fit(warm)
     results = pd.concat([run(d, variants, seeds, base, args.threads) for d in datasets], ignore_index=True)
     print()
     print(markdown(summarise(results)))

@@ -96,6 +96,33 @@ class Inputs:
         self.W0 = ((rng.random((self.n_items, self.dim), dtype=np.float32) - np.float32(0.5)) / np.float32(self.dim))
 
 
+def kernel_arguments(kernels, values: dict) -> list:
+    """The positional arguments of ``kernels.sgns_epoch`` built from named ``values``.
+
+    Two signatures exist: revisions up to b26f86e take every value as its own
+    positional argument (``items, offsets, blocks, W, ...``); later ones take
+    a few named bundles (``corpus: Corpus``, ``tables: Tables``, ...), each a
+    NamedTuple of the module whose fields are names of ``values``. A
+    parameter named like a NamedTuple class of the module (``corpus`` ->
+    ``Corpus``) is built from its fields; any other is taken from ``values``.
+    """
+    params = inspect.signature(kernels.sgns_epoch.py_func).parameters
+    call, unknown = [], []
+    for p in params:
+        bundle = getattr(kernels, p.capitalize(), None)
+        if p not in values and isinstance(bundle, type) and hasattr(bundle, "_fields"):
+            missing = [f for f in bundle._fields if f not in values]
+            unknown += [f"{p}.{f}" for f in missing]
+            call.append(None if missing else bundle(**{f: values[f] for f in bundle._fields}))
+        elif p in values:
+            call.append(values[p])
+        else:
+            unknown.append(p)
+    if unknown:
+        raise SystemExit(f"kernel_ab: {kernels.__name__}.sgns_epoch has parameters this script does not know: {unknown}")
+    return call
+
+
 def run_epoch(kernels, inp: Inputs, args, n_seqs: int | None = None) -> tuple[float, np.ndarray, float]:
     """One epoch with module ``kernels`` (on the first ``n_seqs`` sequences if given); returns (seconds, W, loss per pair)."""
     from item2vec._kernels import corpus_blocks
@@ -113,15 +140,12 @@ def run_epoch(kernels, inp: Inputs, args, n_seqs: int | None = None) -> tuple[fl
     values = dict(
         items=items, offsets=offsets, blocks=blocks, W=W, C=Cm, keep_prob=inp.keep,
         alias_prob=inp.prob, alias_idx=inp.alias, noise=inp.noise, hard=kernels.no_hard_negatives(),
-        window=hp["window"], shrink=True, set_mode=False, max_contexts=0, negative=hp["negative"], shared=False,
+        window=hp["window"], backward=hp["window"] if args.backward_window is None else args.backward_window,
+        shrink=True, set_mode=False, max_contexts=0, negative=hp["negative"], shared=args.shared,
         lr_start=0.025, lr_end=1e-4, epoch=0, epochs=1, seed=np.uint64(args.seed + 1), sig=sig, logsig=logsig,
         block_loss=loss, block_pairs=pairs, n_workers=args.threads,
     )  # fmt: skip
-    params = inspect.signature(kernels.sgns_epoch.py_func).parameters
-    unknown = [p for p in params if p not in values]
-    if unknown:
-        raise SystemExit(f"kernel_ab: {kernels.__name__}.sgns_epoch has parameters this script does not know: {unknown}")
-    call = [values[p] for p in params]
+    call = kernel_arguments(kernels, values)
     t0 = time.perf_counter()
     kernels.sgns_epoch(*call)
     return time.perf_counter() - t0, W, float(loss.sum() / max(int(pairs.sum()), 1))
@@ -139,6 +163,9 @@ def main(argv=None) -> int:
     p.add_argument("--sample", type=float, default=None, help="subsampling threshold (default: the setting's, 1e-3)")
     p.add_argument("--reps", type=int, default=6, help="adjacent pairs of runs (default 6)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--shared", action="store_true", help="shared negatives (default: exact per-pair sampling)")
+    p.add_argument("--backward-window", type=int, default=None,
+                   help="backward window of kernels that have one (default: symmetric, same as the window)")
     p.add_argument("--quick", action="store_true", help="a CI-sized run: 100k tokens, 20k items, 2 pairs")
     args = p.parse_args(argv)
     if args.quick:

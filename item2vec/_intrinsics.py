@@ -10,7 +10,7 @@
   they are drawn, so their cache misses overlap each other and the scoring
   of the positive. A software prefetch retires at once; plain loads used for
   the same purpose wait in the reorder buffer until the data arrives (the
-  prefetch was 12–14 % faster on a 200k-item table, see the kernel's notes).
+  prefetch was 12–14 % faster on a 200k-item table, see benchmarks/README.md).
 """
 
 from __future__ import annotations

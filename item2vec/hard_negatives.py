@@ -1,47 +1,55 @@
 """Hard negatives: candidates that look like the positive item but are not positives.
 
-Two strategies, both delivered to the numba kernel as one CSR layout
-(:class:`item2vec._kernels.HardNegatives`): item -> groups -> weighted members.
-A share ``hard_negative_ratio`` of the negative draws for a positive context
-item ``o`` is taken from a random group of ``o``; the rest stay
-popularity^α noise. A hard draw equal to the center or to ``o`` is skipped.
+Two strategies, passed to :class:`item2vec.Item2Vec` as ``hard_negatives=``,
+each turning the fitted state into the numba kernel's CSR layout
+(:class:`item2vec._draws.HardNegatives`): item -> groups -> weighted members.
+A share ``ratio`` of the negative draws for a positive context item ``o`` is
+taken from a random group of ``o``; the rest stay popularity^α noise. A hard
+draw equal to the center or to ``o`` is skipped. Both begin at epoch ``start``.
 
-``"group"``
+:class:`GroupNegatives`
     The caller supplies item -> group(s) (genre, category, market, brand).
     Members of a group are drawn ∝ ``count ** ns_exponent`` (popularity^α
     within the group), as in market-aware negatives for listing embeddings.
-``"mined"``
-    Every ``mine_every`` epochs the ``mine_k`` nearest neighbours of each item
-    under the current input vectors are found exactly among the ``mine_pool``
-    most frequent items (blocked matrix products, O(V·mine_k) memory; the
-    pool keeps a round cheap on large catalogues, ``mine_pool=None`` searches
-    them all). Neighbours that co-occur with the item in more than
+:class:`MinedNegatives`
+    Every ``every`` epochs the ``k`` nearest neighbours of each item under
+    the current input vectors are found exactly among the ``pool`` most
+    frequent items (blocked matrix products, O(V·k) memory; the pool keeps a
+    round cheap on large catalogues, ``pool=None`` searches them all).
+    Neighbours that co-occur with the item in more than
     ``cooccurrence_threshold`` training sequences are removed (the
     false-negative guard: they are probably true positives); the rest are drawn
     uniformly. The guard is applied relative to the positive item ``o``, which
     the center co-occurs with by construction.
+
+Dependencies run one way: the model imports this module, which imports the
+kernel's layout; nothing here knows the model. The string shortcuts
+``"mined"`` / ``"group"`` and the deprecated ``Item2Vec`` parameters that
+configured them map to the objects in :func:`as_strategy`.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import asdict, dataclass, fields
+from numbers import Integral, Real
+from typing import Any, Callable, Union
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
-from threadpoolctl import threadpool_limits
 
-from ._kernels import HardNegatives
-from .scoring import normalize_rows
+from ._draws import HardNegatives
+from .mining import cooccurrence_counts, item_sequence_index, mine_neighbors, mined_candidates, mining_pool
 from .sequences import Sequences, stable_group_order
 from .vocab import Vocabulary
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .model import Item2Vec
+__all__ = ["GroupNegatives", "MinedNegatives", "as_strategy", "strategy_to_json", "strategy_from_json",
+           "group_candidates", "mining_pool", "mine_neighbors", "cooccurrence_counts", "mined_candidates",
+           "groups_to_frame", "LEGACY_PARAMS"]
 
-__all__ = ["group_candidates", "mining_pool", "mine_neighbors", "cooccurrence_counts", "mined_candidates", "make_sampler",
-           "groups_to_frame"]
+#: ``provider(epoch, item_vectors)``: this epoch's candidates, or None for plain negatives.
+Provider = Callable[[int, np.ndarray], Union[HardNegatives, None]]
 
 
 def groups_to_frame(item_groups: Any) -> pd.DataFrame:
@@ -109,158 +117,205 @@ def group_candidates(vocab: Vocabulary, item_groups: Any, ns_exponent: float, ra
     return HardNegatives(item_ptr, item_groups_arr, group_ptr, members, np.cumsum(weights), float(ratio))
 
 
-def mining_pool(counts: np.ndarray, size: int | None) -> np.ndarray:
-    """The items eligible as mined neighbours: the ``size`` most frequent (all when ``None``).
+# ---------------------------------------------------------------------- strategies
+def _check(owner: str, name: str, value: Any, rule: str, ok: bool) -> None:
+    if not ok:
+        raise ValueError(f"{owner} {name} must be {rule}, got {name}={value!r}")
 
-    Returned in a fixed pseudo-random order (int32). The order does not change
-    which neighbours are found, only how fast: scanning candidates in
-    popularity order makes the running top-k threshold rise slowly, which
-    measured 2-2.5x slower on trained MovieLens vectors.
+
+def _is_int(v: Any, lo: int) -> bool:
+    return isinstance(v, Integral) and not isinstance(v, bool) and v >= lo
+
+
+def _check_ratio_start(owner: str, ratio: Any, start: Any) -> None:
+    _check(owner, "ratio", ratio, "a real number in [0, 1]",
+           isinstance(ratio, Real) and not isinstance(ratio, bool) and 0.0 <= ratio <= 1.0)
+    _check(owner, "start", start, "an integer >= 0", _is_int(start, 0))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class GroupNegatives:
+    """Hard negatives from caller-given groups (``hard_negatives=GroupNegatives(groups)``).
+
+    Parameters
+    ----------
+    groups : mapping, Series or DataFrame
+        Item -> group, or item -> list of groups, or a DataFrame with columns
+        ``item`` and ``group`` (see :func:`groups_to_frame`). Not stored in
+        saved models: a loaded model holds ``groups=None`` and needs them
+        again to be refitted.
+    ratio : float in [0, 1], default 0.1
+        Share of negative draws taken from a group of the positive item.
+    start : int, default 1
+        Epochs of plain training before hard negatives begin.
+    on_unknown : {"raise", "ignore"}, default "raise"
+        Items of ``groups`` missing from the training data raise a
+        ``KeyError`` naming them, or are dropped (``"ignore"``: a mapping for
+        a whole catalogue, fitted on part of it).
     """
-    V = counts.shape[0]
-    if size is None or size >= V:
-        pool = np.arange(V, dtype=np.int32)
-    else:
-        pool = np.argsort(-counts, kind="stable")[:size].astype(np.int32)
-    return np.random.default_rng(0x1E2).permutation(pool)
+
+    groups: Any
+    ratio: float = 0.1
+    start: int = 1
+    on_unknown: str = "raise"
+
+    def __post_init__(self) -> None:
+        _check_ratio_start("GroupNegatives", self.ratio, self.start)
+        _check("GroupNegatives", "on_unknown", self.on_unknown, "one of 'raise', 'ignore'",
+               self.on_unknown in ("raise", "ignore"))
+
+    def __repr__(self) -> str:
+        g = self.groups
+        shown = "None" if g is None else f"<{len(g)} {'rows' if isinstance(g, pd.DataFrame) else 'items'}>"
+        return f"GroupNegatives({shown}, ratio={self.ratio!r}, start={self.start!r}, on_unknown={self.on_unknown!r})"
+
+    def sampler(self, seqs: Sequences, ns_exponent: float) -> Provider | None:
+        """The per-epoch provider for these training sequences (None when ``ratio == 0``)."""
+        if self.ratio == 0:
+            return None
+        if self.groups is None:
+            raise ValueError("GroupNegatives has no groups (saved models do not store them): "
+                             "pass hard_negatives=GroupNegatives(groups, ...) to fit again")
+        fixed = group_candidates(seqs.vocab, self.groups, ns_exponent, float(self.ratio), self.on_unknown)
+        start = int(self.start)
+        return lambda epoch, vectors: fixed if epoch >= start else None
 
 
-def mine_neighbors(vectors: np.ndarray, k: int, pool: np.ndarray | None = None, block: int = 256) -> np.ndarray:
-    """Exact top-``k`` cosine neighbours of every row among ``pool`` (self excluded), ``(V, k)`` int32.
+@dataclass(frozen=True)
+class MinedNegatives:
+    """Hard negatives mined from the model's own neighbours (``hard_negatives=MinedNegatives()``).
 
-    ``pool`` holds the candidate item indices (default: all rows). Each numba
-    thread takes ``block`` rows at a time, scores them against the pool with
-    one single-threaded BLAS product and keeps each row's best ``k`` (best
-    first): memory is O(V·k) plus one ``block × len(pool)`` score matrix per
-    thread. BLAS is held to one thread meanwhile: its idle worker threads
-    otherwise spin and steal the cores from the numba threads (measured: 2x
-    slower), and fixed blocks make the result independent of the thread
-    count. Rows with fewer than ``k`` candidates are padded with -1.
+    Parameters
+    ----------
+    k : int, default 20
+        Neighbours mined per item.
+    every : int, default 5
+        Epochs between mining rounds (the first round is at ``start``).
+    pool : int or None, default 1024
+        Neighbours are searched among this many most frequent items
+        (``None``: the whole catalogue); a round costs ``V × pool`` scores.
+    cooccurrence_threshold : int, default 0
+        Neighbours sharing more than this many training sequences with the
+        item are not used (they are probably positives).
+    ratio : float in [0, 1], default 0.2
+        Share of negative draws taken from the positive item's neighbours.
+    start : int, default 1
+        Epochs of plain training before hard negatives begin.
     """
-    U = normalize_rows(vectors)
-    cols = np.arange(U.shape[0], dtype=np.int32) if pool is None else np.ascontiguousarray(pool, dtype=np.int32)
-    P = np.ascontiguousarray(U[cols].T)
-    with threadpool_limits(1, "blas"):
-        return _block_topk(U, P, cols, k, block)
+
+    k: int = 20
+    every: int = 5
+    pool: int | None = 1024
+    cooccurrence_threshold: int = 0
+    ratio: float = 0.2
+    start: int = 1
+
+    def __post_init__(self) -> None:
+        _check("MinedNegatives", "k", self.k, "an integer >= 1", _is_int(self.k, 1))
+        _check("MinedNegatives", "every", self.every, "an integer >= 1", _is_int(self.every, 1))
+        _check("MinedNegatives", "pool", self.pool, "None or an integer >= 1", self.pool is None or _is_int(self.pool, 1))
+        _check("MinedNegatives", "cooccurrence_threshold", self.cooccurrence_threshold, "an integer >= 0",
+               _is_int(self.cooccurrence_threshold, 0))
+        _check_ratio_start("MinedNegatives", self.ratio, self.start)
+
+    def sampler(self, seqs: Sequences, ns_exponent: float) -> Provider | None:
+        """The per-epoch provider for these training sequences (None when ``ratio == 0``)."""
+        if self.ratio == 0:
+            return None
+        index = item_sequence_index(seqs)
+        pool = mining_pool(seqs.vocab.counts, self.pool)
+        start, every, k, threshold, ratio = (int(self.start), int(self.every), int(self.k),
+                                             int(self.cooccurrence_threshold), float(self.ratio))
+        last: list[HardNegatives] = []
+
+        def mined(epoch: int, vectors: np.ndarray) -> HardNegatives | None:
+            if epoch < start:
+                return None
+            if not last or (epoch - start) % every == 0:
+                last[:] = [mined_candidates(vectors, index, k, threshold, ratio, pool)]
+            return last[0]
+
+        return mined
 
 
-@njit(parallel=True, cache=True)
-def _block_topk(U, P, cols, k, block):
-    """Rows of ``U`` in blocks: scores ``U[a:b] @ P``, then the best ``k`` of ``cols`` per row, skipping the row's own item."""
-    V = U.shape[0]
-    m = P.shape[1]
-    out = np.full((V, k), -1, dtype=np.int32)
-    for bi in prange((V + block - 1) // block):
-        a = bi * block
-        b = min(V, a + block)
-        S = np.dot(U[a:b], P)
-        vals = np.empty(k, dtype=np.float32)
-        for r in range(b - a):
-            vals[:] = -np.inf
-            me = a + r
-            thr = vals[k - 1]
-            for j in range(m):
-                v = S[r, j]
-                if v <= thr or cols[j] == me:
-                    continue
-                p = k - 1
-                while p > 0 and vals[p - 1] < v:
-                    vals[p] = vals[p - 1]
-                    out[me, p] = out[me, p - 1]
-                    p -= 1
-                vals[p] = v
-                out[me, p] = cols[j]
-                thr = vals[k - 1]
-    return out
+Strategy = Union[GroupNegatives, MinedNegatives]
+
+#: Deprecated ``Item2Vec`` parameters of the string forms, with their defaults and the field they set.
+LEGACY_PARAMS: dict[str, tuple[Any, str]] = {
+    "hard_negative_ratio": (0.2, "ratio"), "hard_negative_start": (1, "start"), "item_groups": (None, "groups"),
+    "groups_on_unknown": ("raise", "on_unknown"), "mine_every": (5, "every"), "mine_k": (20, "k"),
+    "cooccurrence_threshold": (0, "cooccurrence_threshold"), "mine_pool": (1024, "pool"),
+}
+_GROUP_ONLY = {"item_groups", "groups_on_unknown"}
+_MINED_ONLY = {"mine_every", "mine_k", "cooccurrence_threshold", "mine_pool"}
 
 
-@njit(inline="always")
-def _shared_count(seqs, a, ae, b, be):
-    """Common elements of the sorted slices ``seqs[a:ae]`` and ``seqs[b:be]``."""
-    if ae - a > be - b:
-        a, ae, b, be = b, be, a, ae
-    n = 0
-    if (ae - a) * 8 < be - b:  # much shorter: binary-search each element in the longer list
-        for p in range(a, ae):
-            x = seqs[p]
-            lo, hi = b, be
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if seqs[mid] < x:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < be and seqs[lo] == x:
-                n += 1
-            b = lo  # later elements lie further on
-    else:  # similar lengths: merge
-        while a < ae and b < be:
-            x, y = seqs[a], seqs[b]
-            n += x == y
-            a += x <= y
-            b += y <= x
-    return n
+def _is_default(name: str, value: Any) -> bool:
+    default = LEGACY_PARAMS[name][0]
+    return value is default or (type(value) is type(default) and value == default)
 
 
-@njit(parallel=True, cache=True)
-def _cooccurrence(item_ptr, item_seqs, cand, n_stripes):
-    """Number of sequences shared by item i and each candidate ``cand[i, m]``.
+def as_strategy(hard_negatives: Any, legacy: Mapping[str, Any] | None = None) -> Strategy | None:
+    """The strategy object for an ``Item2Vec(hard_negatives=...)`` value.
 
-    Rows are dealt out in interleaved stripes: items are ordered by frequency,
-    so contiguous ranges would give one thread all the long lists.
+    ``"mined"`` is ``MinedNegatives()`` and ``"group"`` is
+    ``GroupNegatives(item_groups, ratio=0.2)``, both configured by the
+    deprecated parameters in ``legacy`` (names of :data:`LEGACY_PARAMS`; a
+    ``DeprecationWarning`` when one differs from its default). With a strategy
+    object those parameters must keep their defaults (``ValueError``).
     """
-    V, M = cand.shape
-    out = np.zeros((V, M), dtype=np.int64)
-    for t in prange(n_stripes):
-        for i in range(t, V, n_stripes):
-            for m in range(M):
-                j = cand[i, m]
-                if j >= 0:
-                    out[i, m] = _shared_count(item_seqs, item_ptr[i], item_ptr[i + 1], item_ptr[j], item_ptr[j + 1])
-    return out
+    legacy = dict(legacy or {})
+    changed = sorted(k for k, v in legacy.items() if k in LEGACY_PARAMS and not _is_default(k, v))
+    if hard_negatives is None:
+        return None
+    if isinstance(hard_negatives, (GroupNegatives, MinedNegatives)):
+        if changed:
+            name = type(hard_negatives).__name__
+            raise ValueError(f"{changed[0]}={legacy[changed[0]]!r} configures the string form of hard_negatives; with "
+                             f"hard_negatives={name}(...) set {name}({LEGACY_PARAMS[changed[0]][1]}=...) instead")
+        return hard_negatives
+    if hard_negatives not in ("group", "mined"):
+        raise ValueError(f"hard_negatives must be None, 'group', 'mined', a GroupNegatives or a MinedNegatives, "
+                         f"got hard_negatives={hard_negatives!r}")
+    owned = _GROUP_ONLY if hard_negatives == "group" else _MINED_ONLY
+    used = [k for k in changed if k in owned or k in ("hard_negative_ratio", "hard_negative_start")]
+    if used:
+        cls = "GroupNegatives(groups, ...)" if hard_negatives == "group" else "MinedNegatives(...)"
+        warnings.warn(f"Item2Vec parameter(s) {', '.join(used)} are deprecated; use hard_negatives={cls} with "
+                      f"{', '.join(f'{LEGACY_PARAMS[k][1]}=' for k in used)}", DeprecationWarning, stacklevel=4)
+    value = {k: legacy.get(k, LEGACY_PARAMS[k][0]) for k in LEGACY_PARAMS}
+    common = dict(ratio=value["hard_negative_ratio"], start=value["hard_negative_start"])
+    if hard_negatives == "group":
+        if value["item_groups"] is None:
+            raise ValueError("hard_negatives='group' needs item_groups (a mapping item -> group or list of groups); "
+                             "or pass hard_negatives=GroupNegatives(groups)")
+        return GroupNegatives(value["item_groups"], on_unknown=value["groups_on_unknown"], **common)
+    return MinedNegatives(k=value["mine_k"], every=value["mine_every"], pool=value["mine_pool"],
+                          cooccurrence_threshold=value["cooccurrence_threshold"], **common)
 
 
-def cooccurrence_counts(index: tuple[np.ndarray, np.ndarray], cand: np.ndarray) -> np.ndarray:
-    """``(V, M)`` count of training sequences shared by item ``i`` and ``cand[i, m]`` (0 for padding)."""
-    return _cooccurrence(index[0], index[1], cand, max(1, min(cand.shape[0], 256)))
+def strategy_to_json(hard_negatives: Any) -> Any:
+    """A JSON value for ``hard_negatives`` in a saved model: None or a string as is; a strategy as a dict with ``kind``.
+
+    ``GroupNegatives.groups`` is data, not a setting, and is left out (as
+    ``item_groups`` always was).
+    """
+    if isinstance(hard_negatives, MinedNegatives):
+        return {"kind": "mined", **asdict(hard_negatives)}
+    if isinstance(hard_negatives, GroupNegatives):
+        return {"kind": "group", **{f.name: getattr(hard_negatives, f.name) for f in fields(hard_negatives)
+                                    if f.name != "groups"}}
+    return hard_negatives
 
 
-def item_sequence_index(seqs: Sequences) -> tuple[np.ndarray, np.ndarray]:
-    """CSR item -> sorted distinct sequence ids containing it."""
-    seq_of = np.repeat(np.arange(len(seqs), dtype=np.int64), seqs.lengths)
-    pairs = np.unique(seqs.items.astype(np.int64) * len(seqs) + seq_of)
-    items, seq_ids = np.divmod(pairs, len(seqs))
-    ptr = np.zeros(len(seqs.vocab) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(items, minlength=len(seqs.vocab)), out=ptr[1:])
-    return ptr, seq_ids.astype(np.int64)
-
-
-def mined_candidates(vectors: np.ndarray, index: tuple[np.ndarray, np.ndarray], k: int, threshold: int, ratio: float,
-                     pool: np.ndarray | None = None) -> HardNegatives:
-    """Kernel layout for the ``"mined"`` strategy: each item's own neighbour list is its group."""
-    cand = mine_neighbors(vectors, k, pool)
-    keep = (cand >= 0) & (cooccurrence_counts(index, cand) <= threshold)
-    V = cand.shape[0]
-    group_ptr = np.zeros(V + 1, dtype=np.int64)
-    np.cumsum(keep.sum(axis=1), out=group_ptr[1:])
-    members = cand[keep].astype(np.int32)  # row-major: grouped by item
-    return HardNegatives(np.arange(V + 1, dtype=np.int64), np.arange(V, dtype=np.int32), group_ptr, members,
-                         np.arange(1, members.size + 1, dtype=np.float64), float(ratio))
-
-
-def make_sampler(model: "Item2Vec", seqs: Sequences) -> Callable[["Item2Vec", int], HardNegatives]:
-    """Per-epoch provider of hard-negative candidates for ``model.fit``."""
-    ratio = float(model.hard_negative_ratio)
-    if model.hard_negatives == "group":
-        fixed = group_candidates(seqs.vocab, model.item_groups, model.ns_exponent, ratio, model.groups_on_unknown)
-        return lambda m, epoch: fixed
-    index = item_sequence_index(seqs)
-    pool = mining_pool(seqs.vocab.counts, model.mine_pool)
-    state: dict[str, HardNegatives] = {}
-
-    def mined(m: "Item2Vec", epoch: int) -> HardNegatives:
-        if "last" not in state or (epoch - m.hard_negative_start) % m.mine_every == 0:
-            state["last"] = mined_candidates(m.item_vectors_, index, m.mine_k, m.cooccurrence_threshold, ratio, pool)
-        return state["last"]
-
-    return mined
+def strategy_from_json(value: Any) -> Any:
+    """Inverse of :func:`strategy_to_json` (``ValueError`` for an unknown kind or field)."""
+    if not isinstance(value, dict):
+        return value
+    spec = dict(value)
+    kind = spec.pop("kind", None)
+    if kind == "mined":
+        return MinedNegatives(**spec)
+    if kind == "group":
+        return GroupNegatives(None, **spec)
+    raise ValueError(f"hard_negatives has unknown kind {kind!r} (expected 'group' or 'mined')")

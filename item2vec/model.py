@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import os
-import time
-import warnings
 from typing import Any, Callable, Iterable
 
-import numba
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from ._kernels import corpus_blocks, no_hard_negatives, sgns_epoch, sigmoid_tables
-from .model_io import ModelFileError, load_estimator, save_estimator
+from .model_io import load_estimator, save_estimator
 from .params import validate_params
-from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
 from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows, profiles
+from ._kernels import make_settings
+from .hard_negatives import LEGACY_PARAMS, as_strategy
+from .holdout import FALLBACK_DECAY, choose_decay, withhold_last
 from .sequences import Sequences, build_sequences
+from .training import check_callbacks, resolve_seed, thread_count, train
 from .vocab import Vocabulary
 
 __all__ = ["Item2Vec", "NotFittedError"]
@@ -36,11 +34,24 @@ class Item2Vec(RecommenderBase):
         Embedding dimension.
     window : int, default 5
         Maximum distance between a center item and a context item
-        (``context="window"``).
+        (``context="window"``): the distance to FOLLOWING items, and to
+        preceding items too unless ``backward_window`` is set.
+    backward_window : int or None, default None
+        Maximum distance to PRECEDING items (``context="window"`` only): an
+        item's input vector is trained against the context vectors of the
+        items up to ``window`` positions after it and up to
+        ``backward_window`` positions before it.
+        ``None``: same as ``window`` (symmetric). ``0``: forward-only, every
+        pair trains the earlier item's input vector against the later item's
+        context vector, so that ``v_last · u_candidate`` (``scoring="sgns"``)
+        scores what comes next. Other values give asymmetric windows. With
+        ``shrink_windows`` one uniform draw per center shrinks both sides by
+        the same quantile (each side uniform on ``1..its maximum``).
     context : {"window", "set"}, default "window"
         ``"set"`` treats every other item of a sequence as context (the
         original item2vec); on sequences longer than ``max_set_contexts + 1``
-        that many contexts are drawn uniformly per center, so cost stays linear.
+        that many contexts are drawn uniformly per center, so cost stays linear;
+        it has no direction (``backward_window`` must stay None).
     max_set_contexts : int, default 20
         Bound on contexts per center in set mode.
     shrink_windows : bool, default True
@@ -77,40 +88,46 @@ class Item2Vec(RecommenderBase):
         Only the last ``history_length`` items of a history form the profile
         (``None``: all of it). The last 3 beat the whole history by 1.5-2x
         NDCG@10 on MovieLens next-item; use ``None`` for unordered baskets.
-    history_decay : float in (0, 1] or None, default None
+    history_decay : "auto", float in (0, 1] or None, default "auto"
         Recency weighting of the profile: the item at age ``a`` (newest
         ``a = 0``) weighs ``history_decay ** a``, after the ``history_length``
         cut-off; both scoring rules. ``None`` (or 1) is the plain mean.
+        ``"auto"``: ``fit`` withholds the last item of a seeded sample of the
+        training sequences (at most 2,000 sequences and 2 % of the events),
+        trains on the rest and picks the decay of
+        :data:`item2vec.holdout.DECAY_GRID` that ranks the withheld items best
+        (recall@10); no second fit. The choice is ``history_decay_`` and
+        every candidate's recall is ``decay_scores_``. With fewer than 50
+        sequences of 3+ items nothing is withheld and 0.7 is used.
     user_col, item_col, time_col : str
         Columns used when ``fit`` receives a DataFrame. ``time_col="auto"``
         uses ``"timestamp"`` when present, else input order.
     session_gap : float, Timedelta or None
         Split histories into sessions at gaps larger than this (seconds).
-    hard_negatives : {None, "group", "mined"}
-        Optional hard negatives (see :mod:`item2vec.hard_negatives`).
-    hard_negative_ratio : float in [0, 1], default 0.2
-        Share of negative draws taken from the hard candidates.
-    hard_negative_start : int, default 1
-        Epochs of plain training before hard negatives begin.
-    item_groups : mapping, Series or DataFrame, optional
-        For ``"group"``: item -> group, or item -> list of groups.
-    groups_on_unknown : {"raise", "ignore"}, default "raise"
-        Items of ``item_groups`` missing from the training data raise a
-        ``KeyError`` naming them, or are dropped (``"ignore"``: a mapping for
-        a whole catalogue, fitted on part of it).
-    mine_every, mine_k, cooccurrence_threshold : int
-        For ``"mined"``: re-mine every ``mine_every`` epochs the ``mine_k``
-        nearest neighbours of each item, excluding neighbours that co-occur
-        with it in more than ``cooccurrence_threshold`` sequences.
-    mine_pool : int or None, default 1024
-        For ``"mined"``: neighbours are searched among this many most frequent
-        items (``None``: the whole catalogue). Bounds the cost of a mining
-        round at ``V × mine_pool`` scores.
+    hard_negatives : None, GroupNegatives, MinedNegatives or {"mined", "group"}
+        Optional hard negatives (see :mod:`item2vec.hard_negatives`), e.g.
+        ``GroupNegatives(item_to_genre, ratio=0.1)`` or
+        ``MinedNegatives(k=20, every=5)``. ``"mined"`` is ``MinedNegatives()``;
+        ``"group"`` is ``GroupNegatives(item_groups, ratio=0.2)``.
+    hard_negative_ratio, hard_negative_start, item_groups, groups_on_unknown, \
+mine_every, mine_k, cooccurrence_threshold, mine_pool
+        Deprecated: the settings of the string forms ``"group"`` / ``"mined"``
+        (a ``DeprecationWarning`` when changed). They are the fields
+        ``ratio``, ``start``, ``groups``, ``on_unknown``, ``every``, ``k``,
+        ``cooccurrence_threshold`` and ``pool`` of the strategy objects, and
+        must keep their defaults when ``hard_negatives`` is an object.
     verbose : bool, default True
-        Show a progress bar (one tick per epoch).
+        Show a progress bar (one tick per epoch) when stderr is a terminal or
+        in a notebook; nothing is written to a redirected stderr.
     callbacks : list of callables, optional
         Each is called as ``cb(model, epoch, loss)`` after every epoch, with
-        the mean loss per positive pair.
+        the mean loss per positive pair. During the call the model holds this
+        epoch's state (``vocab_``, ``item_vectors_``, ``context_vectors_``,
+        ``loss_history_`` so far), so ``model.similar_items`` and
+        ``model.recommend`` answer with the current vectors; the vector
+        arrays are the training arrays themselves (copy them to keep a
+        snapshot). After the call the model's previous state comes back; the
+        final state is installed when ``fit`` returns. Checked before training.
 
     Attributes
     ----------
@@ -124,7 +141,7 @@ class Item2Vec(RecommenderBase):
     """
 
     def __init__(
-        self, *, vector_size: int = 64, window: int = 5, context: str = "window", max_set_contexts: int = 20,
+        self, *, vector_size: int = 64, window: int = 5, backward_window: int | None = None, context: str = "window", max_set_contexts: int = 20,
         shrink_windows: bool = True, negative: int = 5, shared_negatives: bool = False, ns_exponent: float = 0.75, sample: float = 1e-3,
         min_count: int = 1, min_length: int = 2, epochs: int = 20, alpha: float = 0.025, min_alpha: float = 1e-4,
         n_threads: int | None = None, random_state: int | np.random.Generator | None = None,
@@ -137,6 +154,7 @@ class Item2Vec(RecommenderBase):
     ) -> None:  # fmt: skip
         self.vector_size = vector_size
         self.window = window
+        self.backward_window = backward_window
         self.context = context
         self.max_set_contexts = max_set_contexts
         self.shrink_windows = shrink_windows
@@ -206,6 +224,12 @@ class Item2Vec(RecommenderBase):
     def fit(self, data: pd.DataFrame | Sequences | Iterable[Iterable[Any]]) -> "Item2Vec":
         """Learn item vectors from an interaction log or item sequences.
 
+        Training runs on local arrays; the learned state (``vocab_``,
+        ``item_vectors_``, ``context_vectors_``, ``loss_history_``, ...) is
+        installed only when every epoch has finished, so a fit that fails or
+        is interrupted leaves the model as it was (unfitted, or with its
+        previous fit). Callbacks are the exception, see ``callbacks``.
+
         Parameters
         ----------
         data : DataFrame, Sequences or iterable of item-id sequences
@@ -218,89 +242,69 @@ class Item2Vec(RecommenderBase):
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            For an invalid hyperparameter (named), or when training diverges
+            (non-finite loss or vectors after an epoch: ``alpha`` too large).
         """
         params = self.get_params()
         validate_params(params)
+        callbacks = check_callbacks(self.callbacks)
+        seed = resolve_seed(self.random_state)
+        threads = thread_count(self.n_threads)
         seqs = self._sequences(data)
-        V, D = len(seqs.vocab), self.vector_size
-        seed = self._resolve_seed()
-        init_rng = np.random.default_rng(seed)
-        W = init_rng.random((V, D), dtype=np.float32)  # U(-0.5, 0.5) / D, built in place (no temporaries)
-        W -= np.float32(0.5)
-        W /= np.float32(D)
-        C = np.zeros((V, D), dtype=np.float32)
-        noise = pack_alias(*alias_table(noise_distribution(seqs.vocab.counts, self.ns_exponent)))
-        keep = keep_probabilities(seqs.vocab.counts, self.sample)
-        sig, logsig = sigmoid_tables()
-        blocks = corpus_blocks(seqs.offsets)
-        block_loss = np.zeros(blocks.size - 1, dtype=np.float64)
-        block_pairs = np.zeros(blocks.size - 1, dtype=np.int64)
-        hard_sampler = self._hard_negative_sampler(seqs)
-        self.vocab_ = seqs.vocab
-        self.item_vectors_, self.context_vectors_ = W, C
-        self.loss_history_: list[float] = []
-        self.training_seconds_ = 0.0
-        self.mining_seconds_ = 0.0
-        self.n_pairs_ = 0
-        threads = self._n_threads()
-        previous = numba.get_num_threads()
-        bar = tqdm(range(self.epochs), desc="item2vec", unit="epoch", disable=not self.verbose, leave=False)
-        try:
-            numba.set_num_threads(threads)
-            for epoch in bar:
-                hard = no_hard_negatives()
-                if hard_sampler is not None and epoch >= self.hard_negative_start:
-                    t0 = time.perf_counter()
-                    hard = hard_sampler(self, epoch)
-                    self.mining_seconds_ += time.perf_counter() - t0
-                t0 = time.perf_counter()
-                sgns_epoch(seqs.items, seqs.offsets, blocks, W, C, keep, noise, hard,
-                           self.window, self.shrink_windows, self.context == "set", self.max_set_contexts,
-                           self.negative, self.shared_negatives, float(self.alpha), float(self.min_alpha), epoch, self.epochs,
-                           np.uint64(seed), sig, logsig, block_loss, block_pairs, threads)
-                self.training_seconds_ += time.perf_counter() - t0
-                pairs = int(block_pairs.sum())
-                if epoch == 0 and pairs == 0:
-                    warnings.warn(f"the first epoch trained no (center, context) pairs: subsampling (sample={self.sample}) "
-                                  f"left no sequence with 2 items; on small data use sample=0", RuntimeWarning, stacklevel=2)
-                self.n_pairs_ += pairs
-                loss = float(block_loss.sum() / max(pairs, 1))
-                self.loss_history_.append(loss)
-                bar.set_postfix(loss=f"{loss:.4f}")
-                for cb in self.callbacks or ():
+        settings = make_settings(self.window, self.backward_window, self.shrink_windows, self.context == "set",
+                                 self.max_set_contexts, self.negative, self.shared_negatives)
+
+        held = None
+        if self.history_decay == "auto":
+            seqs_all = seqs
+            seqs, held = withhold_last(seqs, seed=seed % (2**63 - 1) + 1)
+
+        def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:
+            before = self._fitted_state()
+            try:  # the callbacks see this epoch's vectors through the model; its previous state comes back after
+                self._set_fitted(seqs.vocab, W, C, history)
+                for cb in callbacks:
                     cb(self, epoch, loss)
-        finally:
-            numba.set_num_threads(previous)
-            bar.close()
+            finally:
+                self._restore_fitted_state(before)
+
+        trained = train(seqs, settings, dim=self.vector_size, epochs=self.epochs, alpha=float(self.alpha),
+                        min_alpha=float(self.min_alpha), ns_exponent=self.ns_exponent, sample=self.sample, seed=seed,
+                        threads=threads, hard=self._hard_negative_sampler(seqs), on_epoch=on_epoch if callbacks else None,
+                        progress=bool(self.verbose))
+        decay, scores = self.history_decay, {}
+        if self.history_decay == "auto":
+            seqs = seqs_all
+            decay = FALLBACK_DECAY
+            if held is not None:
+                decay, scores = choose_decay(trained.item_vectors, trained.context_vectors, held, scoring=self.scoring,
+                                             history_length=self.history_length)
+        self._set_fitted(seqs.vocab, trained.item_vectors, trained.context_vectors, trained.loss_history)
+        self.history_decay_ = decay
+        self.decay_scores_ = scores
         self.n_tokens_ = seqs.n_tokens
-        self._normed = None
+        self.n_pairs_ = trained.n_pairs
+        self.training_seconds_ = trained.training_seconds
+        self.mining_seconds_ = trained.mining_seconds
         return self
 
-    def _resolve_seed(self) -> int:
-        rs = self.random_state
-        if rs is None:
-            return int(np.random.default_rng().integers(1, 2**63 - 1))
-        if isinstance(rs, np.random.Generator):
-            return int(rs.integers(1, 2**63 - 1))
-        if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0:
-            raise ValueError(f"random_state must be None, a non-negative int or a numpy Generator, got {rs!r}")
-        return int(rs)
+    def _fitted_state(self) -> dict[str, Any]:
+        """Every attribute that is not a hyperparameter (fitted state, query caches), for :meth:`_restore_fitted_state`."""
+        params = self.get_params()
+        return {k: v for k, v in vars(self).items() if k not in params}
 
-    def _n_threads(self) -> int:
-        available = numba.config.NUMBA_NUM_THREADS
-        if self.n_threads is None:
-            return available
-        if self.n_threads > available:
-            warnings.warn(f"n_threads={self.n_threads} but numba has {available} threads (NUMBA_NUM_THREADS); "
-                          f"training with {available}", RuntimeWarning, stacklevel=3)
-        return min(int(self.n_threads), available)
+    def _restore_fitted_state(self, state: dict[str, Any]) -> None:
+        for k in self._fitted_state():
+            delattr(self, k)
+        vars(self).update(state)
 
-    def _hard_negative_sampler(self, seqs: Sequences) -> Callable[["Item2Vec", int], Any] | None:
-        if self.hard_negatives is None or self.hard_negative_ratio == 0:
-            return None
-        from .hard_negatives import make_sampler
-
-        return make_sampler(self, seqs)
+    def _hard_negative_sampler(self, seqs: Sequences) -> Callable[[int, np.ndarray], Any] | None:
+        strategy = as_strategy(self.hard_negatives, {k: getattr(self, k) for k in LEGACY_PARAMS})
+        return None if strategy is None else strategy.sampler(seqs, self.ns_exponent)
 
     # ------------------------------------------------------------------ queries (pipeline: recommender.py)
     _fitted_attr = "item_vectors_"
@@ -315,11 +319,12 @@ class Item2Vec(RecommenderBase):
         rule = self.scoring if scoring is None else scoring
         if rule not in SCORING_RULES:
             raise ValueError(f"scoring must be 'sgns' or 'cosine', got scoring={rule!r}")
+        decay = self._profile_decay()
         if rule == "cosine":
             U = self._unit_vectors()
-            return lambda ptr, idx: normalize_rows(profiles(U, ptr, idx, self.history_length, self.history_decay)) @ U.T
+            return lambda ptr, idx: normalize_rows(profiles(U, ptr, idx, self.history_length, decay)) @ U.T
         W, C = self.item_vectors_, self.context_vectors_
-        return lambda ptr, idx: profiles(W, ptr, idx, self.history_length, self.history_decay) @ C.T
+        return lambda ptr, idx: profiles(W, ptr, idx, self.history_length, decay) @ C.T
 
     def similar_items(self, item_ids: Any, k: int = 10, *, min_count: int = 1,
                       on_unknown: str = "raise") -> tuple[np.ndarray, np.ndarray]:
@@ -422,6 +427,13 @@ class Item2Vec(RecommenderBase):
         validate_params(model.get_params())
         model._set_fitted(Vocabulary(item_ids, counts), W, context_vectors)
         return model
+
+    def _profile_decay(self) -> float | None:
+        """The decay profiles use: ``history_decay``, or for ``"auto"`` the one ``fit`` chose (0.7 if none)."""
+        if self.history_decay != "auto":
+            return self.history_decay
+        chosen = getattr(self, "history_decay_", None)
+        return FALLBACK_DECAY if chosen is None else chosen
 
     def _set_fitted(self, vocab: Vocabulary, item_vectors: Any, context_vectors: Any, loss_history: Iterable[float] = ()) -> None:
         """Install learned state (shared by :meth:`load` and :meth:`from_vectors`); ``ValueError`` on shape mismatch."""

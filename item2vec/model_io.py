@@ -74,6 +74,10 @@ def encode_params(params: dict[str, Any]) -> dict[str, Any]:
             out["session_gap"] = str(pd.Timedelta(gap))
     rs = out.get("random_state")
     out["random_state"] = int(rs) if is_int(rs) else None
+    if "hard_negatives" in out:
+        from .hard_negatives import strategy_to_json
+
+        out["hard_negatives"] = strategy_to_json(out["hard_negatives"])
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in out.items()}
 
 
@@ -115,8 +119,12 @@ def decode_params(stored: Any, known: Iterable[str], path: Any = "model file") -
     if rs is not None and (not is_int(rs) or not 0 <= rs < 2**64):
         raise ModelFileError(f"{path}: invalid model metadata: params.random_state must be None or an integer "
                              f"in [0, 2**64), got random_state={rs!r}")
-    check = dict(params, item_groups={}) if params.get("hard_negatives") == "group" else params
     try:
+        if "hard_negatives" in params:
+            from .hard_negatives import strategy_from_json
+
+            params["hard_negatives"] = strategy_from_json(params["hard_negatives"])
+        check = dict(params, item_groups={}) if params.get("hard_negatives") == "group" else params
         validate_params(check)
     except ValueError as e:
         raise ModelFileError(f"{path}: invalid model metadata: params.{e}") from None
@@ -308,7 +316,8 @@ def save_estimator(model: Any, path: str | os.PathLike) -> str:
             "refusing to save a model that trained on 0 (center, context) pairs (its vectors are random); "
             f"on small data use sample=0 (it was sample={model.sample!r}), or give more or longer sequences")
     meta = {"library_version": __version__, "params": encode_params(model.get_params()), "vocab_kind": model.vocab_.kind,
-            "loss_history": [float(x) for x in model.loss_history_], "n_tokens": int(getattr(model, "n_tokens_", 0))}
+            "loss_history": [float(x) for x in model.loss_history_], "n_tokens": int(getattr(model, "n_tokens_", 0)),
+            "history_decay_": getattr(model, "history_decay_", None)}
     arrays = {"item_vectors": model.item_vectors_, "context_vectors": model.context_vectors_, **model.vocab_.to_arrays()}
     return str(write_model(path, arrays, meta))
 
@@ -326,10 +335,14 @@ def load_estimator(cls: Any, path: str | os.PathLike) -> Any:
         losses = meta.get("loss_history", [])
         if not isinstance(losses, list) or not all(isinstance(x, float) or is_int(x) for x in losses):
             raise ValueError(f"loss_history must be a list of numbers, got {str(losses)[:80]}")
+        decay = meta.get("history_decay_")
+        if decay is not None and not (is_real(decay) and 0 < decay <= 1):
+            raise ValueError(f"history_decay_ must be None or a real in (0, 1], got history_decay_={decay!r}")
         model = cls(**params)
         vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta.get("vocab_kind"))
         model.n_tokens_ = n_tokens
         model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], losses)
+        model.history_decay_ = None if decay is None else float(decay)
     except KeyError as e:
         raise ModelFileError(f"{path}: model file is missing the field or array {e}") from e
     except Exception as e:  # noqa: BLE001 - any inconsistency of a damaged file is a ModelFileError

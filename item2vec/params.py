@@ -61,6 +61,7 @@ def _column(v: Any) -> str | None:
 RULES: dict[str, Rule] = {
     "vector_size": int_rule(1),
     "window": int_rule(1),
+    "backward_window": optional_rule(int_rule(0)),
     "context": choice_rule("window", "set"),
     "max_set_contexts": int_rule(1),
     "shrink_windows": choice_rule(True, False),
@@ -76,12 +77,15 @@ RULES: dict[str, Rule] = {
     "n_threads": optional_rule(int_rule(1)),
     "scoring": choice_rule("sgns", "cosine"),
     "history_length": optional_rule(int_rule(1)),
-    "history_decay": optional_rule(real_rule(0.0, 1.0, lo_open=True)),
+    "history_decay": lambda v: None if v == "auto" or optional_rule(real_rule(0.0, 1.0, lo_open=True))(v) is None
+    else "'auto', None or a finite real number > 0.0 and <= 1.0",
     "user_col": _column,
     "item_col": _column,
     "time_col": lambda v: None if v is None or _column(v) is None else "None, 'auto' or a column name",
     "session_gap": _session_gap,
-    "hard_negatives": choice_rule(None, "group", "mined"),
+    # None, a string shortcut, or a strategy object of item2vec.hard_negatives (it validates its own fields)
+    "hard_negatives": lambda v: None if v is None or (isinstance(v, str) and v in ("group", "mined")) or hasattr(v, "sampler")
+    else "None, 'group', 'mined', a GroupNegatives or a MinedNegatives",
     "hard_negative_ratio": real_rule(0.0, 1.0),
     "hard_negative_start": int_rule(0),
     "groups_on_unknown": choice_rule("raise", "ignore"),
@@ -101,5 +105,8 @@ def validate_params(params: dict[str, Any]) -> None:
                 raise ValueError(f"{name} must be {text}, got {name}={params[name]!r}")
     if params.get("min_alpha", 0) > params.get("alpha", math.inf):
         raise ValueError(f"min_alpha must be <= alpha, got min_alpha={params['min_alpha']!r} > alpha={params['alpha']!r}")
+    if params.get("backward_window") is not None and params.get("context") == "set":
+        raise ValueError(f"backward_window applies to context='window' only (context='set' uses every other item of a "
+                         f"sequence, unordered); got backward_window={params['backward_window']!r} with context='set'")
     if params.get("hard_negatives") == "group" and params.get("item_groups") is None:
         raise ValueError("hard_negatives='group' needs item_groups (a mapping item -> group or list of groups)")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from item2vec import Item2Vec, Vocabulary, build_sequences
+from item2vec import GroupNegatives, Item2Vec, MinedNegatives, Vocabulary, build_sequences
 from item2vec._kernels import draw_negative_samples, no_hard_negatives
 from item2vec.hard_negatives import (cooccurrence_counts, group_candidates, item_sequence_index, mine_neighbors,
                                      mined_candidates, mining_pool)
@@ -132,15 +132,14 @@ def test_cooccurrence_counts_match_brute_force():
 def test_mine_pool_restricts_mined_negatives_to_frequent_items():
     seqs, _ = seqs_with_groups()
     seen = []
-    kw = dict(FAST, hard_negatives="mined", hard_negative_ratio=0.5, mine_pool=12, mine_k=5,
-              callbacks=[lambda m, e, l: seen.append(e)])
+    kw = dict(FAST, hard_negatives=MinedNegatives(ratio=0.5, pool=12, k=5), callbacks=[lambda m, e, l: seen.append(e)])
     model = Item2Vec(**kw).fit(seqs)
     built = build_sequences(seqs)
     pool = set(mining_pool(built.vocab.counts, 12).tolist())
     hard = mined_candidates(model.item_vectors_, item_sequence_index(built), 5, 0, 0.5, mining_pool(built.vocab.counts, 12))
     assert set(hard.members.tolist()) <= pool and len(seen) == FAST["epochs"]
-    with pytest.raises(ValueError, match="mine_pool must be None or an integer >= 1, got mine_pool=0"):
-        Item2Vec(**dict(kw, mine_pool=0)).fit(seqs)
+    with pytest.raises(ValueError, match="MinedNegatives pool must be None or an integer >= 1, got pool=0"):
+        MinedNegatives(pool=0)
 
 
 def seqs_with_groups():
@@ -153,8 +152,8 @@ def seqs_with_groups():
 def test_disabled_hard_negatives_reproduce_plain_training_exactly():
     seqs, groups = seqs_with_groups()
     plain = Item2Vec(**FAST).fit(seqs)
-    zero_ratio = Item2Vec(**FAST, hard_negatives="group", item_groups=groups, hard_negative_ratio=0.0).fit(seqs)
-    late_start = Item2Vec(**FAST, hard_negatives="mined", hard_negative_start=99).fit(seqs)
+    zero_ratio = Item2Vec(**FAST, hard_negatives=GroupNegatives(groups, ratio=0.0)).fit(seqs)
+    late_start = Item2Vec(**FAST, hard_negatives=MinedNegatives(start=99)).fit(seqs)
     for m in (zero_ratio, late_start):
         assert np.array_equal(plain.item_vectors_, m.item_vectors_)
         assert np.array_equal(plain.context_vectors_, m.context_vectors_)
@@ -164,12 +163,13 @@ def test_disabled_hard_negatives_reproduce_plain_training_exactly():
 @pytest.mark.parametrize("strategy", ["group", "mined"])
 def test_hard_negatives_train_deterministically(strategy):
     seqs, groups = seqs_with_groups()
-    kw = dict(FAST, hard_negatives=strategy, item_groups=groups if strategy == "group" else None, hard_negative_ratio=0.5, hard_negative_start=1)
+    hard = GroupNegatives(groups, ratio=0.5) if strategy == "group" else MinedNegatives(ratio=0.5)
+    kw = dict(FAST, hard_negatives=hard)
     a, b = Item2Vec(**kw).fit(seqs), Item2Vec(**kw).fit(seqs)
     plain = Item2Vec(**FAST).fit(seqs)
     assert np.array_equal(a.item_vectors_, b.item_vectors_)
     assert not np.array_equal(a.item_vectors_, plain.item_vectors_)
-    assert a.mining_seconds_ >= 0.0
+    assert a.mining_seconds_ > 0.0
 
 
 def test_group_hard_negatives_separate_confusable_clusters():
@@ -190,30 +190,30 @@ def test_group_hard_negatives_separate_confusable_clusters():
 
     kw = dict(vector_size=16, epochs=6, n_threads=1, random_state=0, verbose=False, sample=0, negative=3)
     plain = Item2Vec(**kw).fit(seqs)
-    hard = Item2Vec(**kw, hard_negatives="group", item_groups=groups, hard_negative_ratio=0.5).fit(seqs)
+    hard = Item2Vec(**kw, hard_negatives=GroupNegatives(groups, ratio=0.5)).fit(seqs)
     assert twin_similarity(hard) < twin_similarity(plain) - 0.05, (twin_similarity(hard), twin_similarity(plain))
 
 
 def test_bad_hard_negative_inputs(vocab):
     seqs, groups = seqs_with_groups()
     with pytest.raises(KeyError, match="not in the training vocabulary: 999"):
-        Item2Vec(**FAST, hard_negatives="group", item_groups={**groups, 999: "g0"}).fit(seqs)
+        Item2Vec(**FAST, hard_negatives=GroupNegatives({**groups, 999: "g0"})).fit(seqs)
     # a whole-catalogue mapping: unknown items dropped on request, same vectors as the filtered mapping
-    lenient = Item2Vec(**FAST, hard_negatives="group", item_groups={**groups, 999: "g0"}, groups_on_unknown="ignore")
-    strict = Item2Vec(**FAST, hard_negatives="group", item_groups=groups)
+    lenient = Item2Vec(**FAST, hard_negatives=GroupNegatives({**groups, 999: "g0"}, on_unknown="ignore"))
+    strict = Item2Vec(**FAST, hard_negatives=GroupNegatives(groups))
     assert np.array_equal(lenient.fit(seqs).item_vectors_, strict.fit(seqs).item_vectors_)
     with pytest.raises(ValueError, match="none of the 1 item"):
-        Item2Vec(**FAST, hard_negatives="group", item_groups={999: "g0"}, groups_on_unknown="ignore").fit(seqs)
-    with pytest.raises(ValueError, match="groups_on_unknown must be one of 'raise', 'ignore'"):
-        Item2Vec(**FAST, hard_negatives="group", item_groups=groups, groups_on_unknown="skip").fit(seqs)
+        Item2Vec(**FAST, hard_negatives=GroupNegatives({999: "g0"}, on_unknown="ignore")).fit(seqs)
+    with pytest.raises(ValueError, match="GroupNegatives on_unknown must be one of 'raise', 'ignore'"):
+        GroupNegatives(groups, on_unknown="skip")
     with pytest.raises(ValueError, match="empty or missing group"):
         group_candidates(vocab, {0: "a", 1: None}, 0.75, 0.2)
     with pytest.raises(ValueError, match="empty or missing group"):
         group_candidates(vocab, {0: "a", 1: ""}, 0.75, 0.2)
     with pytest.raises(ValueError, match="no item belongs"):
         group_candidates(vocab, {0: [], 1: []}, 0.75, 0.2)
-    with pytest.raises(ValueError, match="hard_negative_ratio must be"):
-        Item2Vec(**FAST, hard_negatives="mined", hard_negative_ratio=-0.1).fit(seqs)
+    with pytest.raises(ValueError, match=r"MinedNegatives ratio must be a real number in \[0, 1\], got ratio=-0.1"):
+        MinedNegatives(ratio=-0.1)
     with pytest.raises(ValueError, match="needs item_groups"):
         Item2Vec(**FAST, hard_negatives="group").fit(seqs)
     with pytest.raises(ValueError, match="hard_negatives must be"):
@@ -221,3 +221,63 @@ def test_bad_hard_negative_inputs(vocab):
     frame = pd.DataFrame({"item": [0, 0, 1], "group": ["a", "b", "a"]})
     hard = group_candidates(vocab, frame, 0.75, 0.2)
     assert hard.item_ptr[1] - hard.item_ptr[0] == 2  # item 0 in two groups
+
+
+# ---------------------------------------------------------------------- strategy objects and the string forms
+def test_mined_string_is_the_default_mined_strategy_without_warning(recwarn):
+    seqs, _ = seqs_with_groups()
+    a = Item2Vec(**FAST, hard_negatives="mined").fit(seqs)
+    b = Item2Vec(**FAST, hard_negatives=MinedNegatives()).fit(seqs)
+    assert np.array_equal(a.item_vectors_, b.item_vectors_)
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+def test_deprecated_parameters_still_configure_the_string_forms():
+    seqs, groups = seqs_with_groups()
+    with pytest.warns(DeprecationWarning, match="hard_negative_ratio, item_groups are deprecated"):
+        old = Item2Vec(**FAST, hard_negatives="group", item_groups=groups, hard_negative_ratio=0.5).fit(seqs)
+    new = Item2Vec(**FAST, hard_negatives=GroupNegatives(groups, ratio=0.5)).fit(seqs)
+    assert np.array_equal(old.item_vectors_, new.item_vectors_)
+    with pytest.warns(DeprecationWarning, match="mine_k"):
+        old = Item2Vec(**FAST, hard_negatives="mined", mine_k=3, mine_every=1).fit(seqs)
+    new = Item2Vec(**FAST, hard_negatives=MinedNegatives(k=3, every=1)).fit(seqs)
+    assert np.array_equal(old.item_vectors_, new.item_vectors_)
+    with pytest.raises(ValueError, match=r"mine_k=3 configures the string form.*MinedNegatives\(k=...\)"):
+        Item2Vec(**FAST, hard_negatives=MinedNegatives(), mine_k=3).fit(seqs)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(k=0), "MinedNegatives k must be an integer >= 1, got k=0"),
+    (dict(every=1.5), "MinedNegatives every must be an integer >= 1"),
+    (dict(cooccurrence_threshold=-1), "MinedNegatives cooccurrence_threshold must be an integer >= 0"),
+    (dict(start=True), "MinedNegatives start must be an integer >= 0"),
+    (dict(ratio="0.2"), "MinedNegatives ratio must be a real number"),
+])  # fmt: skip
+def test_strategy_fields_are_validated_on_construction(bad, match):
+    with pytest.raises(ValueError, match=match):
+        MinedNegatives(**bad)
+
+
+def test_strategies_survive_save_and_load(tmp_path):
+    seqs, groups = seqs_with_groups()
+    mined = Item2Vec(**FAST, hard_negatives=MinedNegatives(k=4, every=2, pool=None, ratio=0.3)).fit(seqs)
+    loaded = Item2Vec.load(mined.save(tmp_path / "mined"))
+    assert loaded.hard_negatives == MinedNegatives(k=4, every=2, pool=None, ratio=0.3)
+    grouped = Item2Vec(**FAST, hard_negatives=GroupNegatives(groups, ratio=0.3, on_unknown="ignore")).fit(seqs)
+    loaded = Item2Vec.load(grouped.save(tmp_path / "group"))
+    g = loaded.hard_negatives
+    assert isinstance(g, GroupNegatives) and g.groups is None and (g.ratio, g.on_unknown) == (0.3, "ignore")
+    with pytest.raises(ValueError, match="saved models do not store them"):
+        loaded.fit(seqs)
+
+
+def test_hard_negatives_module_does_not_import_the_model():
+    import ast
+    import inspect
+
+    import item2vec.hard_negatives as hn
+
+    tree = ast.parse(inspect.getsource(hn))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if m and m.split(".")[-1] in ("model", "training")}, imported
