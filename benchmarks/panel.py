@@ -197,6 +197,25 @@ def other_models(configs: dict[str, dict[str, Any]], quick: bool) -> dict[str, A
     return models
 
 
+def transition_sweep(name: str, split) -> list[tuple[dict[str, Any], dict[str, float]]]:
+    """Validation scores of a small grid of transition settings (one fit per window)."""
+    from item2vec.evaluation import evaluate
+    from item2vec.transition import TransitionRecommender
+
+    out = []
+    for window, weighting in ((1, True), (2, True), (3, True), (3, False), (5, True)):
+        model = TransitionRecommender(window=window, distance_weighting=weighting).fit(split.fit_data("val"))
+        for length, decay in ((1, 1.0), (2, 0.5), (3, 0.3), (3, 0.5), (3, 0.8), (5, 0.5), (5, 0.8)):
+            model.history_length, model.history_decay = length, decay
+            r = evaluate(model, split, ks=(10,), stage="val", fit=False)
+            params = {"window": window, "distance_weighting": weighting, "history_length": length,
+                      "history_decay": decay}
+            out.append((params, {m: float(r[m]) for m in METRICS}))
+            print(f"  transition {name} {params}: val recall@10 {r['recall@10']:.4f} ndcg@10 {r['ndcg@10']:.4f}",
+                  flush=True)
+    return out
+
+
 # ---------------------------------------------------------------------------- report
 def ratio_summary(ratios: dict[str, float]) -> tuple[float, float]:
     vals = [ratios[d] for d in MAIN if d in ratios and ratios[d] > 0]
@@ -238,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--als-threads", type=int, default=1, help="threads of implicit's ALS (default: 1)")
     p.add_argument("--models", default="als,pop,transition,item2vec",
                    help="subset of als,pop,transition,item2vec (item2vec = every --configs setting)")
+    p.add_argument("--transition-sweep", action="store_true",
+                   help="only print validation scores of a grid of transition settings (to choose its defaults)")
     p.add_argument("--quick", action="store_true", help="tiny synthetic data set, tiny grid (seconds)")
     args = p.parse_args(argv)
 
@@ -261,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {df['user'].nunique():,} users, {df['item'].nunique():,} items, {len(df):,} events, "
               f"{len(split.test):,} test users, dropped {split.n_dropped}", flush=True)
         results[name] = {}
+        if args.transition_sweep:
+            sweep = transition_sweep(name, split)
+            best = max(sweep, key=lambda x: x[1]["recall@10"])
+            print(f"  transition {name} best on val: {best}", flush=True)
+            continue
         if "als" in wanted:
             entry = tuned_als(name, split, grid, iterations, args.als_threads, None if args.quick else args.als_cache)
             results[name]["als"] = entry["test"]
@@ -272,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             results[name][mname] = _scores(model, split, "test")
             print(f"  {mname}: test {results[name][mname]}", flush=True)
+    if args.transition_sweep:
+        return 0
     print()
     print(report(results, [c for c in configs if "item2vec" in wanted]))
     print(f"\nwall time {time.perf_counter() - t_start:.0f} s")

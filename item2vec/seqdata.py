@@ -43,11 +43,12 @@ from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 
-from .datasets import ChecksumError, DatasetNotFoundError, default_data_dir
+from . import datasets as _datasets
+from .datasets import ChecksumError, DatasetNotFoundError
 
 __all__ = [
     "SequenceData", "SEQUENCE_DATASETS", "SOURCES", "SHA256", "read_sequences", "read_sessions",
-    "read_item_groups", "detect_format", "find_file", "fetch_file", "load_sequence_dataset",
+    "read_item_groups", "detect_format", "load_file", "find_file", "fetch_file", "load_sequence_dataset",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -98,8 +99,10 @@ class SequenceData:
     interactions : pandas.DataFrame
         ``user``, ``item``, ``timestamp`` (int64), grouped by user in time order.
     items : pandas.DataFrame
-        ``item`` (every item of the interactions, first-appearance order) and ``groups``
-        (list of attribute ids; empty without an attribute file).
+        ``item`` (every item of the interactions, first-appearance order) and ``genres``
+        (its list of attribute ids -- categories/brand, business categories/city or tags;
+        empty without an attribute file). The column is named like MovieLens' genres so
+        the CLI uses it as ``item_groups`` with ``--set item2vec.hard_negatives=group``.
     item_groups : dict or None
         ``{item: [attribute id, ...]}`` for :class:`item2vec.Item2Vec` (``item_groups=``).
     name : str
@@ -248,6 +251,28 @@ def detect_format(path: PathLike) -> str:
                      f"{', '.join(FORMATS)}")
 
 
+def load_file(path: PathLike, data_format: Optional[str] = None) -> Optional[pd.DataFrame]:
+    """Read a sequence or session file (``data_format`` or :func:`detect_format`).
+
+    Returns None for an interaction log (``data_format="interactions"``, or a file
+    whose format is not detected), which :func:`item2vec.datasets.load_interactions`
+    reads (with its own error for unknown suffixes). Used by the CLI's ``--data FILE
+    --format FORMAT``.
+    """
+    if data_format is not None and data_format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got format={data_format!r}")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"data file {path} does not exist")
+    if data_format is None:
+        try:
+            data_format = detect_format(path)
+        except ValueError:
+            return None
+    if data_format == "interactions":
+        return None
+    return read_sequences(path) if data_format == "sequences" else read_sessions(path)
+
+
 # ---------------------------------------------------------------------------- finding, downloading
 def _canonical(name: str) -> str:
     key = str(name).strip().lower()
@@ -260,7 +285,7 @@ def _roots(data_dir: Optional[PathLike]) -> list[Path]:
     roots = [Path(data_dir)] if data_dir is not None else []
     if os.environ.get("ITEM2VEC_DATA"):
         roots.append(Path(os.environ["ITEM2VEC_DATA"]))
-    return roots + [default_data_dir()]
+    return roots + [_datasets.default_data_dir()]
 
 
 def find_file(filename: str, group: str, data_dir: Optional[PathLike] = None) -> Optional[Path]:
@@ -289,7 +314,7 @@ def fetch_file(filename: str, group: str, dest_dir: Optional[PathLike] = None, p
     """
     base, env = SOURCES[group]
     url = f"{os.environ.get(env, base).rstrip('/')}/{_REMOTE_NAMES.get(filename, filename)}"
-    folder = (Path(dest_dir) if dest_dir is not None else default_data_dir()) / group
+    folder = (Path(dest_dir) if dest_dir is not None else _datasets.default_data_dir()) / group
     target = folder / filename
     if target.is_file():
         return target
@@ -356,6 +381,6 @@ def load_sequence_dataset(name: str, data_dir: Optional[PathLike] = None, downlo
         groups = read_item_groups(_locate(attr_name, group, data_dir, download, progress))
     item_ids = pd.unique(df["item"])
     items = pd.DataFrame({"item": item_ids,
-                          "groups": pd.Series([list(groups.get(i, [])) if groups else [] for i in item_ids.tolist()],
+                          "genres": pd.Series([list(groups.get(i, [])) if groups else [] for i in item_ids.tolist()],
                                               dtype=object)})
     return SequenceData(interactions=df, items=items, name=canon, path=path, item_groups=groups)
