@@ -56,15 +56,18 @@ METRICS = ("recall@10", "ndcg@10")
 
 
 # ---------------------------------------------------------------------------- data
-def load_frame(name: str):
-    """Interactions of a panel data set (MovieLens via ITEM2VEC_DATA, the others via item2vec.seqdata)."""
-    if name.startswith("ml-"):
-        return load_movielens_frame(name)[["user", "item", "timestamp"]]
-    from item2vec.datasets import DatasetNotFoundError
+def load_set(name: str):
+    """``(interactions, item_groups or None)`` of a panel set: MovieLens (ITEM2VEC_DATA) with its genres,
+    or toys/yelp/lastfm/diginetica (item2vec.seqdata, found from ITEM2VEC_DATA) with the attribute file."""
+    from item2vec.datasets import DatasetNotFoundError, genre_map, load_movielens
     from item2vec.seqdata import load_sequence_dataset
 
+    if name.startswith("ml-"):
+        df = load_movielens_frame(name)[["user", "item", "timestamp"]]
+        return df, genre_map(load_movielens(name, download=False, progress=False).items)
     try:
-        return load_sequence_dataset(name, download=False, attributes=False).interactions
+        ds = load_sequence_dataset(name, download=False)
+        return ds.interactions, ds.item_groups
     except DatasetNotFoundError as e:
         raise SystemExit(f"{e}\n(For the panel: ITEM2VEC_DATA=/work/shared/datasets/movielens finds "
                          "../sequential and ../sessions.)") from e
@@ -97,10 +100,21 @@ def _read_cache(path: str | None) -> dict[str, Any]:
         return json.load(fh)
 
 
-def _write_cache(path: str | None, cache: dict[str, Any]) -> None:
-    """Atomic write (a concurrent reader never sees half a file)."""
+def _update_cache(path: str | None, name: str, key: str, entry: dict[str, Any]) -> None:
+    """Set ``cache[name][key] = entry`` under an exclusive lock (several runs may share the file)."""
     if not path:
         return
+    import fcntl
+
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cache = _read_cache(path)
+        cache.setdefault(name, {})[key] = entry
+        _write_cache(path, cache)
+
+
+def _write_cache(path: str, cache: dict[str, Any]) -> None:
+    """Atomic write (a concurrent reader never sees half a file)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".als_cache-", suffix=".json")
@@ -128,29 +142,25 @@ def tuned_als(name: str, split, grid: dict[str, list[Any]], iterations: int, thr
     entry = cache.get(name, {}).get(key, {"trials": []})
     if "test" in entry:
         return entry
-    done = {json.dumps(t["params"], sort_keys=True): t for t in entry["trials"]}
     names = sorted(grid)
     for values in itertools.product(*(grid[n] for n in names)):
         params = dict(zip(names, values))
         tag = json.dumps(params, sort_keys=True)
-        if tag in done:
+        fresh = _read_cache(cache_path).get(name, {}).get(key, {"trials": []})  # another run may have done it
+        entry["trials"] += [t for t in fresh["trials"] if t not in entry["trials"]]
+        if tag in {json.dumps(t["params"], sort_keys=True) for t in entry["trials"]}:
             continue
         model = ALSRecommender(**params, iterations=iterations, num_threads=threads, random_state=0)
         trial = {"params": params, "val": _scores(model, split, "val")}
         print(f"  als {name} {params}: val recall@10 {trial['val']['recall@10']:.4f} "
               f"({trial['val']['fit_seconds']:.1f} s fit)", flush=True)
         entry["trials"].append(trial)
-        done[tag] = trial
-        cache = _read_cache(cache_path)
-        cache.setdefault(name, {})[key] = entry
-        _write_cache(cache_path, cache)
+        _update_cache(cache_path, name, key, entry)
     best = max(entry["trials"], key=lambda t: (t["val"]["recall@10"], t["val"]["ndcg@10"]))
     model = ALSRecommender(**best["params"], iterations=iterations, num_threads=threads, random_state=0)
     entry["best_params"] = {**best["params"], "iterations": iterations}
     entry["test"] = _scores(model, split, "test")
-    cache = _read_cache(cache_path)
-    cache.setdefault(name, {})[key] = entry
-    _write_cache(cache_path, cache)
+    _update_cache(cache_path, name, key, entry)
     return entry
 
 
@@ -181,7 +191,8 @@ def item2vec_configs(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return {"item2vec": sets}
 
 
-def other_models(configs: dict[str, dict[str, Any]], quick: bool) -> dict[str, Any]:
+def other_models(configs: dict[str, dict[str, Any]], quick: bool, groups: dict | None = None) -> dict[str, Any]:
+    """pop, transition and one Item2Vec per config; ``hard_negatives="group"`` gets the set's ``groups``."""
     from item2vec import Item2Vec
     from item2vec.baselines import PopularityRecommender
 
@@ -193,6 +204,10 @@ def other_models(configs: dict[str, dict[str, Any]], quick: bool) -> dict[str, A
         pass
     for name, params in configs.items():
         p = {"random_state": 0, "n_threads": 1, "verbose": False, **({"epochs": 2} if quick else {}), **params}
+        if p.get("hard_negatives") == "group" and "item_groups" not in p:
+            if not groups:
+                continue  # no groups for this data set (diginetica, --quick)
+            p.update(item_groups=groups, groups_on_unknown="ignore")
         models[name] = Item2Vec(**p)
     return models
 
@@ -279,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name in names:
-        df = quick_frame() if args.quick else load_frame(name)
+        df, groups = (quick_frame(), None) if args.quick else load_set(name)
         split = leave_last_out(df)
         print(f"{name}: {df['user'].nunique():,} users, {df['item'].nunique():,} items, {len(df):,} events, "
               f"{len(split.test):,} test users, dropped {split.n_dropped}", flush=True)
@@ -293,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             entry = tuned_als(name, split, grid, iterations, args.als_threads, None if args.quick else args.als_cache)
             results[name]["als"] = entry["test"]
             print(f"  als best {entry['best_params']}: test {entry['test']}", flush=True)
-        models = other_models(configs, args.quick)
+        models = other_models(configs, args.quick, groups)
         for mname, model in models.items():
             kind = "item2vec" if mname in configs else mname
             if kind not in wanted:
