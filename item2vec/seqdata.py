@@ -42,6 +42,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from . import datasets as _datasets
 from .datasets import ChecksumError, DatasetNotFoundError
@@ -146,7 +147,7 @@ def read_sequences(path: PathLike) -> pd.DataFrame:
     items: list[str] = []
     counts: list[int] = []
     with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
+        for line in fh:
             parts = line.split()
             if len(parts) < 2:
                 continue
@@ -303,7 +304,7 @@ def fetch_file(filename: str, group: str, dest_dir: Optional[PathLike] = None, p
     The URL is ``<base>/<remote name>`` with the base of :data:`SOURCES` (overridden by
     ``$ITEM2VEC_SEQUENTIAL_URL`` / ``$ITEM2VEC_SESSIONS_URL``). The body is streamed into
     a temporary file next to the target, checked against :data:`SHA256` and moved into
-    place with ``os.replace``; a failure leaves nothing behind.
+    place with ``os.replace``; a failure leaves nothing behind. ``progress`` shows a tqdm bar.
 
     Raises
     ------
@@ -324,11 +325,14 @@ def fetch_file(filename: str, group: str, dest_dir: Optional[PathLike] = None, p
     try:
         digest, size = hashlib.sha256(), 0
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp, \
+                    tqdm(total=int(resp.headers.get("Content-Length") or 0) or None, unit="B", unit_scale=True,
+                         desc=filename, disable=not progress) as bar:
                 while chunk := resp.read(1 << 20):
                     out.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)
+                    bar.update(len(chunk))
         except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as err:
             reason = getattr(err, "reason", None) or err
             raise DatasetNotFoundError(f"{filename} is not on disk and could not be downloaded from {url}: "
@@ -368,7 +372,7 @@ def load_sequence_dataset(name: str, data_dir: Optional[PathLike] = None, downlo
     download : bool
         Download missing files from the pinned public commit (verified by SHA-256).
     progress : bool
-        Accepted for symmetry with :func:`item2vec.datasets.load_movielens` (files are small).
+        Show a progress bar while downloading.
     attributes : bool
         Also load the attribute file as :attr:`SequenceData.item_groups` (toys, yelp, lastfm).
     """
