@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import math
 import os
@@ -53,6 +54,8 @@ PUBLISHED = {
     "S3-Rec": {"toys": (0.0700, 0.0376), "yelp": (0.0341, 0.0168), "lastfm": (0.0743, 0.0427)},
 }
 METRICS = ("recall@10", "ndcg@10")
+#: A claimed ALS trial not finished after this long is taken over by another run.
+CLAIM_SECONDS = 3600.0
 
 
 # ---------------------------------------------------------------------------- data
@@ -100,17 +103,25 @@ def _read_cache(path: str | None) -> dict[str, Any]:
         return json.load(fh)
 
 
-def _update_cache(path: str | None, name: str, key: str, entry: dict[str, Any]) -> None:
-    """Set ``cache[name][key] = entry`` under an exclusive lock (several runs may share the file)."""
-    if not path:
-        return
+@contextlib.contextmanager
+def _locked(path: str):
+    """Exclusive lock on ``path + ".lock"`` (several runs may share one cache file)."""
     import fcntl
 
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path + ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _edit_entry(path: str, name: str, key: str, edit) -> Any:
+    """Under the lock: read the cache, ``result = edit(entry)`` on ``cache[name][key]``, write, return result."""
+    with _locked(path):
         cache = _read_cache(path)
-        cache.setdefault(name, {})[key] = entry
+        entry = cache.setdefault(name, {}).setdefault(key, {"trials": []})
+        result = edit(entry)
         _write_cache(path, cache)
+        return result
 
 
 def _write_cache(path: str, cache: dict[str, Any]) -> None:
@@ -130,38 +141,66 @@ def _scores(model, split, stage: str) -> dict[str, float]:
     return {m: float(r[m]) for m in METRICS} | {"fit_seconds": float(r["fit_seconds"])}
 
 
+def _tag(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True)
+
+
+def _claim(tags: list[str], now: float):
+    """An ``edit`` for :func:`_edit_entry`: claim the first trial neither done nor claimed by a live run."""
+    def edit(entry: dict[str, Any]) -> str | None:
+        done = {_tag(t["params"]) for t in entry["trials"]}
+        claims = entry.setdefault("claims", {})
+        for tag in tags:
+            if tag not in done and now - claims.get(tag, 0.0) > CLAIM_SECONDS:
+                claims[tag] = now
+                return tag
+        return None
+    return edit
+
+
 def tuned_als(name: str, split, grid: dict[str, list[Any]], iterations: int, threads: int,
               cache_path: str | None) -> dict[str, Any]:
-    """Grid search on validation (cached trial by trial), refit of the best on train+val, test scores."""
+    """Grid search on validation, refit of the best on train+val, test scores; cached trial by trial.
+
+    Runs sharing ``cache_path`` split the work: each claims the next trial nobody has
+    done or claimed (a claim older than :data:`CLAIM_SECONDS` is taken over), and the
+    test refit is claimed like a trial (``"test"``).
+    """
     import itertools
 
     from item2vec.baselines import ALSRecommender
 
+    if cache_path is None:  # --quick: a private, temporary cache
+        cache_path = os.path.join(tempfile.mkdtemp(prefix="panel-"), "als.json")
     key = _grid_key(grid, iterations)
-    cache = _read_cache(cache_path)
-    entry = cache.get(name, {}).get(key, {"trials": []})
-    if "test" in entry:
-        return entry
     names = sorted(grid)
-    for values in itertools.product(*(grid[n] for n in names)):
-        params = dict(zip(names, values))
-        tag = json.dumps(params, sort_keys=True)
-        fresh = _read_cache(cache_path).get(name, {}).get(key, {"trials": []})  # another run may have done it
-        entry["trials"] += [t for t in fresh["trials"] if t not in entry["trials"]]
-        if tag in {json.dumps(t["params"], sort_keys=True) for t in entry["trials"]}:
+    tags = [_tag(dict(zip(names, v))) for v in itertools.product(*(grid[n] for n in names))]
+    while True:
+        entry = _edit_entry(cache_path, name, key, lambda e: json.loads(json.dumps(e)))
+        if "test" in entry:
+            return entry
+        tag = _edit_entry(cache_path, name, key, _claim(tags + ["test"], time.time()))
+        if tag is None:  # everything claimed: wait for the other runs
+            time.sleep(10)
             continue
+        if tag == "test":
+            if len({_tag(t["params"]) for t in entry["trials"]} & set(tags)) < len(tags):
+                _edit_entry(cache_path, name, key, lambda e: e["claims"].pop("test", None))
+                time.sleep(10)  # trials still running elsewhere
+                continue
+            trials = [t for t in entry["trials"] if _tag(t["params"]) in set(tags)]
+            best = max(trials, key=lambda t: (t["val"]["recall@10"], t["val"]["ndcg@10"]))
+            model = ALSRecommender(**best["params"], iterations=iterations, num_threads=threads, random_state=0)
+            test = _scores(model, split, "test")
+            _edit_entry(cache_path, name, key, lambda e: (e.update(
+                best_params={**best["params"], "iterations": iterations}, test=test), e.pop("claims", None)))
+            continue
+        params = json.loads(tag)
         model = ALSRecommender(**params, iterations=iterations, num_threads=threads, random_state=0)
         trial = {"params": params, "val": _scores(model, split, "val")}
         print(f"  als {name} {params}: val recall@10 {trial['val']['recall@10']:.4f} "
               f"({trial['val']['fit_seconds']:.1f} s fit)", flush=True)
-        entry["trials"].append(trial)
-        _update_cache(cache_path, name, key, entry)
-    best = max(entry["trials"], key=lambda t: (t["val"]["recall@10"], t["val"]["ndcg@10"]))
-    model = ALSRecommender(**best["params"], iterations=iterations, num_threads=threads, random_state=0)
-    entry["best_params"] = {**best["params"], "iterations": iterations}
-    entry["test"] = _scores(model, split, "test")
-    _update_cache(cache_path, name, key, entry)
-    return entry
+        _edit_entry(cache_path, name, key, lambda e: (e["trials"].append(trial), e["claims"].pop(tag, None)))
 
 
 # ---------------------------------------------------------------------------- other models
@@ -305,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  transition {name} best on val: {best}", flush=True)
             continue
         if "als" in wanted:
-            entry = tuned_als(name, split, grid, iterations, args.als_threads, None if args.quick else args.als_cache)
+            entry = tuned_als(name, split, grid, iterations, args.als_threads, args.als_cache)
             results[name]["als"] = entry["test"]
             print(f"  als best {entry['best_params']}: test {entry['test']}", flush=True)
         models = other_models(configs, args.quick, groups)
