@@ -281,7 +281,7 @@ def ratio_summary(ratios: dict[str, float]) -> tuple[float, float]:
 
 
 def report(results: dict[str, dict[str, dict[str, float]]], configs: list[str]) -> str:
-    datasets = list(results)
+    datasets = [d for d in ALL if d in results] + [d for d in results if d not in ALL]  # panel order
     models = list(dict.fromkeys(m for d in datasets for m in results[d]))
     headers = ["model"] + [f"{d} R@10 / N@10" for d in datasets]
     rows = [[m] + [(f"{results[d][m]['recall@10']:.4f} / {results[d][m]['ndcg@10']:.4f}" if m in results[d] else "-")
