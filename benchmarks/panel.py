@@ -234,13 +234,9 @@ def other_models(configs: dict[str, dict[str, Any]], quick: bool, groups: dict |
     """pop, transition and one Item2Vec per config; ``hard_negatives="group"`` gets the set's ``groups``."""
     from item2vec import Item2Vec
     from item2vec.baselines import PopularityRecommender
+    from item2vec.transition import TransitionRecommender
 
-    models: dict[str, Any] = {"pop": PopularityRecommender()}
-    try:
-        from item2vec.transition import TransitionRecommender
-        models["transition"] = TransitionRecommender()
-    except ImportError:  # pragma: no cover - the branch without transition.py
-        pass
+    models: dict[str, Any] = {"pop": PopularityRecommender(), "transition": TransitionRecommender()}
     for name, params in configs.items():
         p = {"random_state": 0, "n_threads": 1, "verbose": False, **({"epochs": 2} if quick else {}), **params}
         if p.get("hard_negatives") == "group" and "item_groups" not in p:
