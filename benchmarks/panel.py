@@ -185,7 +185,7 @@ def tuned_als(name: str, split, grid: dict[str, list[Any]], iterations: int, thr
             continue
         if tag == "test":
             if len({_tag(t["params"]) for t in entry["trials"]} & set(tags)) < len(tags):
-                _edit_entry(cache_path, name, key, lambda e: e["claims"].pop("test", None))
+                _edit_entry(cache_path, name, key, lambda e: e.setdefault("claims", {}).pop("test", None))
                 time.sleep(10)  # trials still running elsewhere
                 continue
             trials = [t for t in entry["trials"] if _tag(t["params"]) in set(tags)]
@@ -200,7 +200,8 @@ def tuned_als(name: str, split, grid: dict[str, list[Any]], iterations: int, thr
         trial = {"params": params, "val": _scores(model, split, "val")}
         print(f"  als {name} {params}: val recall@10 {trial['val']['recall@10']:.4f} "
               f"({trial['val']['fit_seconds']:.1f} s fit)", flush=True)
-        _edit_entry(cache_path, name, key, lambda e: (e["trials"].append(trial), e["claims"].pop(tag, None)))
+        _edit_entry(cache_path, name, key,
+                    lambda e: (e["trials"].append(trial), e.setdefault("claims", {}).pop(tag, None)))
 
 
 # ---------------------------------------------------------------------------- other models
