@@ -63,7 +63,7 @@ class TransitionRecommender(_BaseRecommender):
     The defaults were the best of 35 settings (window 1-5, with and without distance
     weights, history length 1-5, decay 0.3-1) by the geometric mean over ml-100k,
     Toys, LastFM and DIGINETICA of val recall@10 relative to each set's best setting
-    (0.98; at least 0.95 of the best on each): ``benchmarks/panel.py --transition-sweep``.
+    (0.98; 0.95 of the best or more on each): ``benchmarks/panel.py --transition-sweep``.
 
     Attributes
     ----------
