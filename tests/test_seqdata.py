@@ -18,8 +18,11 @@ from item2vec import seqdata as sd
 from item2vec.datasets import ChecksumError, DatasetNotFoundError, load_dataset
 from item2vec.splits import leave_last_out
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-SHARED_SEQ = Path("/work/shared/datasets/sequential")
+#: The real LastFM.txt if available: the library's own rule from $ITEM2VEC_DATA (resolved at import,
+#: before any fixture edits the environment), else <clone>/../shared/datasets/sequential (CI's layout).
+_REAL = (sd.find_file("LastFM.txt", "sequential")
+         or sd.find_file("LastFM.txt", "sequential", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+SHARED_SEQ = _REAL.parent if _REAL is not None else Path(__file__).resolve().parents[2] / "shared/datasets/sequential"
 
 
 @pytest.fixture()
@@ -217,3 +220,22 @@ def test_shared_files_load_with_the_documented_sizes():
     assert (len(df), df["user"].nunique(), df["item"].nunique()) == (52_551, 1_090, 3_646)
     assert set(ds.item_groups) == set(df["item"].unique())
     assert datasets.DATASET_NAMES[-4:] == tuple(sd.SEQUENCE_DATASETS)
+
+
+def test_cli_data_format_detection_and_named_set(tmp_path, offline, monkeypatch, capsys):
+    from item2vec.cli import main
+
+    seqs = tmp_path / "seqs.txt"
+    seqs.write_text("".join(f"{u} " + " ".join(str((u + t) % 30) for t in range(8)) + "\n" for u in range(60)))
+    assert main(["evaluate", "--data", str(seqs), "--models", "pop,transition", "-q"]) == 0  # detected
+    out = capsys.readouterr().out
+    assert "dataset seqs.txt" in out and "transition" in out and "60 users" in out
+    weird = tmp_path / "seqs.log"
+    weird.write_text(seqs.read_text())
+    assert main(["evaluate", "--data", str(weird), "--format", "sequences", "--models", "pop", "-q"]) == 0
+    assert main(["evaluate", "--data", str(weird), "--models", "pop", "-q"]) == 2  # not detected: usage error
+    assert "cannot tell the format" in capsys.readouterr().err
+    _make_set(tmp_path / "shared" / "sequential")
+    monkeypatch.setenv("ITEM2VEC_DATA", str(tmp_path / "shared" / "movielens"))
+    assert main(["evaluate", "--dataset", "lastfm", "--models", "pop", "-q"]) == 0
+    assert "dataset lastfm" in capsys.readouterr().out
