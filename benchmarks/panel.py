@@ -41,7 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import load_movielens_frame, machine_note, markdown_table  # noqa: E402
+from _common import load_movielens_frame, machine_note, markdown_table
 
 MAIN = ("ml-100k", "ml-latest-small", "toys", "yelp", "lastfm")
 ALL = MAIN + ("diginetica",)
@@ -192,8 +192,8 @@ def tuned_als(name: str, split, grid: dict[str, list[Any]], iterations: int, thr
             best = max(trials, key=lambda t: (t["val"]["recall@10"], t["val"]["ndcg@10"]))
             model = ALSRecommender(**best["params"], iterations=iterations, num_threads=threads, random_state=0)
             test = _scores(model, split, "test")
-            _edit_entry(cache_path, name, key, lambda e: (e.update(
-                best_params={**best["params"], "iterations": iterations}, test=test), e.pop("claims", None)))
+            _edit_entry(cache_path, name, key, lambda e, b=best["params"], t=test: (e.update(
+                best_params={**b, "iterations": iterations}, test=t), e.pop("claims", None)))
             continue
         params = json.loads(tag)
         model = ALSRecommender(**params, iterations=iterations, num_threads=threads, random_state=0)
@@ -201,7 +201,7 @@ def tuned_als(name: str, split, grid: dict[str, list[Any]], iterations: int, thr
         print(f"  als {name} {params}: val recall@10 {trial['val']['recall@10']:.4f} "
               f"({trial['val']['fit_seconds']:.1f} s fit)", flush=True)
         _edit_entry(cache_path, name, key,
-                    lambda e: (e["trials"].append(trial), e.setdefault("claims", {}).pop(tag, None)))
+                    lambda e, r=trial, g=tag: (e["trials"].append(r), e.setdefault("claims", {}).pop(g, None)))
 
 
 # ---------------------------------------------------------------------------- other models

@@ -38,7 +38,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
@@ -48,14 +48,24 @@ from . import datasets as _datasets
 from .datasets import ChecksumError, DatasetNotFoundError
 
 __all__ = [
-    "SequenceData", "SEQUENCE_DATASETS", "SOURCES", "SHA256", "read_sequences", "read_sessions",
-    "read_item_groups", "detect_format", "load_file", "find_file", "fetch_file", "load_sequence_dataset",
+    "SEQUENCE_DATASETS",
+    "SHA256",
+    "SOURCES",
+    "SequenceData",
+    "detect_format",
+    "fetch_file",
+    "find_file",
+    "load_file",
+    "load_sequence_dataset",
+    "read_item_groups",
+    "read_sequences",
+    "read_sessions",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: ``name -> (group folder, interaction file, attribute file or None)``.
-SEQUENCE_DATASETS: dict[str, tuple[str, str, Optional[str]]] = {
+SEQUENCE_DATASETS: dict[str, tuple[str, str, str | None]] = {
     "toys": ("sequential", "Toys_and_Games.txt", "Toys_and_Games_item2attributes.json"),
     "yelp": ("sequential", "Yelp.txt", "Yelp_item2attributes.json"),
     "lastfm": ("sequential", "LastFM.txt", "LastFM_item2attributes.json"),
@@ -66,10 +76,10 @@ SEQUENCE_DATASETS: dict[str, tuple[str, str, Optional[str]]] = {
 #: sequential: RUCAIBox/CIKM2020-S3Rec, folder data/; sessions: CRIPAC-DIG/SR-GNN, folder datasets/
 #: (there the file is named ``sample_train-item-views.csv``, see :data:`_REMOTE_NAMES`).
 SOURCES: dict[str, tuple[str, str]] = {
-    "sequential": ("https://raw.githubusercontent.com/RUCAIBox/CIKM2020-S3Rec/"
-                   "2a81540ae18615d88ef88227b0c066e5b74781e5/data", "ITEM2VEC_SEQUENTIAL_URL"),
-    "sessions": ("https://raw.githubusercontent.com/CRIPAC-DIG/SR-GNN/"
-                 "e21cfa431f74c25ae6e4ae9261deefe11d1cb488/datasets", "ITEM2VEC_SESSIONS_URL"),
+    "sequential": (("https://raw.githubusercontent.com/RUCAIBox/CIKM2020-S3Rec/"
+                    "2a81540ae18615d88ef88227b0c066e5b74781e5/data"), "ITEM2VEC_SEQUENTIAL_URL"),
+    "sessions": (("https://raw.githubusercontent.com/CRIPAC-DIG/SR-GNN/"
+                  "e21cfa431f74c25ae6e4ae9261deefe11d1cb488/datasets"), "ITEM2VEC_SESSIONS_URL"),
 }
 _REMOTE_NAMES = {"diginetica-sample-train-item-views.csv": "sample_train-item-views.csv"}
 
@@ -115,7 +125,7 @@ class SequenceData:
     items: pd.DataFrame
     name: str
     path: Path
-    item_groups: Optional[dict[Any, list[int]]] = field(default=None)
+    item_groups: dict[Any, list[int]] | None = field(default=None)
 
 
 def _ids(values: list[str]) -> np.ndarray:
@@ -252,7 +262,7 @@ def detect_format(path: PathLike) -> str:
                      f"{', '.join(FORMATS)}")
 
 
-def load_file(path: PathLike, data_format: Optional[str] = None) -> Optional[pd.DataFrame]:
+def load_file(path: PathLike, data_format: str | None = None) -> pd.DataFrame | None:
     """Read a sequence or session file (``data_format`` or :func:`detect_format`).
 
     Returns None for an interaction log (``data_format="interactions"``, or a file
@@ -282,14 +292,14 @@ def _canonical(name: str) -> str:
     return key
 
 
-def _roots(data_dir: Optional[PathLike]) -> list[Path]:
+def _roots(data_dir: PathLike | None) -> list[Path]:
     roots = [Path(data_dir)] if data_dir is not None else []
     if os.environ.get("ITEM2VEC_DATA"):
         roots.append(Path(os.environ["ITEM2VEC_DATA"]))
     return roots + [_datasets.default_data_dir()]
 
 
-def find_file(filename: str, group: str, data_dir: Optional[PathLike] = None) -> Optional[Path]:
+def find_file(filename: str, group: str, data_dir: PathLike | None = None) -> Path | None:
     """First ``root``, ``root/group`` or ``root/../group`` holding ``filename`` (roots: see module doc)."""
     for root in _roots(data_dir):
         for folder in (root, root / group, root.parent / group):
@@ -298,7 +308,7 @@ def find_file(filename: str, group: str, data_dir: Optional[PathLike] = None) ->
     return None
 
 
-def fetch_file(filename: str, group: str, dest_dir: Optional[PathLike] = None, progress: bool = False) -> Path:
+def fetch_file(filename: str, group: str, dest_dir: PathLike | None = None, progress: bool = False) -> Path:
     """Download ``filename`` of ``group`` into ``<dest_dir or cache>/<group>/`` and verify it.
 
     The URL is ``<base>/<remote name>`` with the base of :data:`SOURCES` (overridden by
@@ -347,7 +357,7 @@ def fetch_file(filename: str, group: str, dest_dir: Optional[PathLike] = None, p
         tmp.unlink(missing_ok=True)
 
 
-def _locate(filename: str, group: str, data_dir: Optional[PathLike], download: bool, progress: bool) -> Path:
+def _locate(filename: str, group: str, data_dir: PathLike | None, download: bool, progress: bool) -> Path:
     found = find_file(filename, group, data_dir)
     if found is not None:
         return found
@@ -358,7 +368,7 @@ def _locate(filename: str, group: str, data_dir: Optional[PathLike], download: b
     return fetch_file(filename, group, data_dir, progress=progress)
 
 
-def load_sequence_dataset(name: str, data_dir: Optional[PathLike] = None, download: bool = True,
+def load_sequence_dataset(name: str, data_dir: PathLike | None = None, download: bool = True,
                           progress: bool = True, attributes: bool = True) -> SequenceData:
     """Load ``toys``, ``yelp``, ``lastfm`` (sequence files) or ``diginetica`` (session log).
 

@@ -10,7 +10,8 @@ recommendation: cheap, strong on session data, blind to long-range taste.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,7 +97,7 @@ class TransitionRecommender(_BaseRecommender):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not (0 < v <= 1):
             raise ValueError(f"history_decay must be a number in (0, 1], got history_decay={v!r}")
 
-    def fit(self, interactions: pd.DataFrame) -> "TransitionRecommender":
+    def fit(self, interactions: pd.DataFrame) -> TransitionRecommender:
         """Fit on a DataFrame with ``user``, ``item`` and optionally ``timestamp``; returns ``self``."""
         super().fit(interactions)
         users = pd.factorize(interactions["user"])[0]

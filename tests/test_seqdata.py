@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import closed_port_url
+
 from item2vec import datasets
 from item2vec import seqdata as sd
 from item2vec.datasets import ChecksumError, DatasetNotFoundError, load_dataset
@@ -156,7 +156,7 @@ def server(monkeypatch):
     hits: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             hits.append(self.path)
             body = files.get(self.path.rsplit("/", 1)[-1])
             if body is None:
