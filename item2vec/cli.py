@@ -150,7 +150,7 @@ def _data_args(args: argparse.Namespace, progress: bool) -> Data:
     return load_data(args.dataset, args.data, data_dir=args.data_dir, user_col=args.user_col,
                      item_col=args.item_col, time_col=args.time_col, seed=args.seed,
                      synthetic_users=args.synthetic_users, synthetic_items=args.synthetic_items,
-                     progress=progress)
+                     progress=progress, data_format=getattr(args, "format", None))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -276,6 +276,8 @@ def _add_data_options(p: argparse.ArgumentParser, default_hint: str) -> None:
     src.add_argument("--data", metavar="FILE", help="interaction log (.csv, .tsv or .parquet) instead of --dataset")
     g.add_argument("--data-dir", metavar="DIR", help="folder holding MovieLens folders (ml-100k/, ...); "
                    "also ITEM2VEC_DATA=DIR. Missing data sets are downloaded into the cache")
+    g.add_argument("--format", choices=("interactions", "sequences", "sessions"), default=None,
+                   help="format of --data (default: detected; .txt lines of integers are sequences)")
     g.add_argument("--user-col", default="user", help="user column of --data (default: user)")
     g.add_argument("--item-col", default="item", help="item column of --data (default: item)")
     g.add_argument("--time-col", default="timestamp",

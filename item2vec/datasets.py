@@ -52,7 +52,7 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     "ml-20m": ("ml-20m",), "ml-25m": ("ml-25m",), "ml-latest-small": ("ml-latest-small",),
 }
 MOVIELENS_NAMES = tuple(FOLDERS)
-DATASET_NAMES = ("synthetic",) + MOVIELENS_NAMES
+DATASET_NAMES = ("synthetic",) + MOVIELENS_NAMES + ("toys", "yelp", "lastfm", "diginetica")  # last 4: seqdata
 
 #: ``name -> (sha256 of <name>.zip, size in bytes)``; ``None`` = unknown (not verified).
 #: Sources: ml-100k, ml-1m, ml-20m, ml-25m, ml-latest-small: tensorflow/datasets
@@ -378,13 +378,16 @@ def genre_map(items: pd.DataFrame) -> dict[Any, list[str]]:
 
 
 def load_dataset(name: str, data_dir: Optional[PathLike] = None, **kw: Any) -> Union[MovieLens, SyntheticData]:
-    """Load ``"synthetic"`` (keywords go to :func:`make_synthetic`) or a MovieLens set.
+    """Load ``"synthetic"`` (keywords: :func:`make_synthetic`), MovieLens, or toys/yelp/lastfm/diginetica (seqdata).
 
     Returns an object with ``.interactions`` and ``.items``. Keywords for MovieLens
     are those of :func:`load_movielens` (``download``, ``progress``).
     """
     if str(name).strip().lower() == "synthetic":
         return make_synthetic(**kw)
+    if str(name).strip().lower() in DATASET_NAMES[-4:]:  # sequence/session sets: item2vec.seqdata
+        from .seqdata import load_sequence_dataset
+        return load_sequence_dataset(name, data_dir=data_dir, **kw)
     try:
         canon = _canonical(name)
     except ValueError:

@@ -27,6 +27,7 @@ from .metrics import METRICS, _check_ks
 from .model import Item2Vec
 from .params import validate_params
 from .splits import Split
+from .transition import TransitionRecommender
 
 __all__ = [
     "MODEL_NAMES", "SEARCH_SPACES", "TuneResult", "make_model", "check_model_params",
@@ -34,10 +35,10 @@ __all__ = [
 ]
 
 #: Model names understood by :func:`make_model` (and the CLI's ``--models``).
-MODEL_NAMES = ("item2vec", "als", "pop", "cosine")
+MODEL_NAMES = ("item2vec", "als", "pop", "cosine", "transition")
 
 _CLASSES = {"item2vec": Item2Vec, "als": ALSRecommender, "pop": PopularityRecommender,
-            "cosine": ItemCosineRecommender}
+            "cosine": ItemCosineRecommender, "transition": TransitionRecommender}
 
 #: Constructor arguments that make no sense from a command line or a search
 #: (objects, or column names: the loaders always produce ``user``/``item``/``timestamp``).
@@ -66,6 +67,7 @@ SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
     },
     "cosine": {"k_neighbors": [None, 10, 20, 50, 100, 200]},
     "pop": {},
+    "transition": {"window": [1, 2, 3, 5], "history_length": [1, 2, 3, 5], "history_decay": [0.3, 0.5, 0.8, 1.0]},
 }
 
 

@@ -96,10 +96,15 @@ class Data:
 def load_data(dataset: str | None = None, data: str | None = None, *, data_dir: str | None = None,
               user_col: str = "user", item_col: str = "item", time_col: str | None = "timestamp",
               seed: int = 0, synthetic_users: int = 1000, synthetic_items: int = 500,
-              progress: bool = True) -> Data:
-    """Load ``--data FILE`` or ``--dataset NAME`` (MovieLens or ``synthetic``)."""
+              progress: bool = True, data_format: str | None = None) -> Data:
+    """Load ``--data FILE`` (``data_format``: see :func:`item2vec.seqdata.load_file`) or ``--dataset NAME``."""
     from .datasets import load_dataset, load_interactions
+    from .seqdata import load_file
 
+    if data is not None and (data_format or "auto") != "interactions":
+        df = load_file(data, data_format)
+        if df is not None:  # a sequence or session file
+            return Data(Path(data).name, df)
     if data is not None:
         if time_col is not None and time_col.lower() in ("", "none"):
             time_col = None

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
         ("scale.py", False, False, "fit tokens/s"),
         ("hard_negatives.py", False, False, "| synthetic | mined |"),
         ("kernel_ab.py", False, False, "median ratio new/old"),
+        ("panel.py", False, False, "| transition "),
     ],
 )
 def test_benchmark_quick_mode(script, needs_gensim, needs_movielens, expect, request):
