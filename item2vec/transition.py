@@ -10,22 +10,17 @@ recommendation: cheap, strong on session data, blind to long-range taste.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .base import topk_rows
 from .baselines import _BaseRecommender
-from .scoring import encode_histories
 
 __all__ = ["TransitionRecommender"]
 
-_ON_UNKNOWN = ("raise", "ignore")
-#: Score-matrix elements computed at once in ``recommend`` (rows are chunked).
-_CHUNK_ELEMENTS = 1 << 22
 #: Popularity breaks ties and fills the list below this fraction of a row's smallest
 #: positive transition score, so it never outranks an observed transition.
 _POP_SHARE = 1e-3
@@ -74,9 +69,10 @@ class TransitionRecommender(_BaseRecommender):
     Notes
     -----
     Built on :class:`item2vec.baselines._BaseRecommender` for ``fit``'s input checks,
-    vocabulary and popularity, and for ``get_params``; ``recommend`` is its own because
-    scoring needs the histories' order (the base class scores an unordered binary
-    matrix).
+    vocabulary and popularity, and for ``get_params``; it plugs into the shared query
+    pipeline through ``_scorer`` (which sees each history in time order), so
+    ``recommend``, ``recommend_frame``, filtering, exclusion and the popularity
+    fallback for empty histories are those of every recommender.
     """
 
     def __init__(self, *, window: int = 5, distance_weighting: bool = True, history_length: int = 5,
@@ -131,46 +127,19 @@ class TransitionRecommender(_BaseRecommender):
         w = float(self.history_decay) ** age[keep].astype(np.float64)
         return sp.csr_matrix((w, (row[keep], indices[keep])), shape=(n, len(self.vocab_)))
 
-    def recommend(self, histories: Sequence[Any], k: int = 10, *, filter_seen: bool = True,
-                  on_unknown: str = "raise") -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` items for each history (same contract as the other baselines).
+    def _scorer(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """Scores of a block of encoded histories (in time order) for the shared query pipeline.
 
-        Parameters
-        ----------
-        histories : sequence of array-like
-            One 1-D array of raw item ids per query, in time order (the order matters).
-        k : int, default 10
-        filter_seen : bool, default True
-            Exclude every history item (not only the scored last ones).
-        on_unknown : {"raise", "ignore"}, default "raise"
-
-        Returns
-        -------
-        ids : numpy.ndarray, shape (n, k)
-            Raw item ids, best first, padded with ``-1`` (``""`` for string ids).
-        scores : numpy.ndarray of float32, shape (n, k)
-            Transition scores plus the small popularity term, padded with ``-inf``.
+        A history scores ``sum_a decay**a * P(j | item at age a)`` over its last
+        ``history_length`` items, plus a popularity term smaller than any positive
+        transition score (it breaks ties and fills the list).
         """
-        if not hasattr(self, "transitions_"):
-            raise RuntimeError("TransitionRecommender is not fitted; call fit(interactions) first")
-        if not _is_int(k) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
-        if on_unknown not in _ON_UNKNOWN:
-            raise ValueError(f"on_unknown must be one of {_ON_UNKNOWN}, got {on_unknown!r}")
-        indptr, indices = encode_histories(histories, self.vocab_, on_unknown)
-        n, m = indptr.size - 1, len(self.vocab_)
         pop = self.popularity_.astype(np.float64) / max(float(self.popularity_.max()), 1.0)
-        idx = np.empty((n, k), dtype=np.int64)
-        out = np.empty((n, k), dtype=np.float32)
-        step = max(1, _CHUNK_ELEMENTS // max(m, 1))
-        for start in range(0, n, step):
-            stop = min(n, start + step)
-            sub_ptr = indptr[start:stop + 1] - indptr[start]
-            sub_idx = indices[indptr[start]:indptr[stop]]
-            s = (self._weights(sub_ptr, sub_idx) @ self.transitions_).toarray()
+
+        def score(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
+            s = (self._weights(indptr - indptr[0], indices) @ self.transitions_).toarray()
             pos = np.where(s > 0, s, np.inf).min(axis=1, keepdims=True)
             s += pop * np.where(np.isfinite(pos), pos * _POP_SHARE, 1.0)
-            if filter_seen:
-                s[np.repeat(np.arange(stop - start), np.diff(sub_ptr)), sub_idx] = -np.inf
-            idx[start:stop], out[start:stop] = topk_rows(s, int(k))
-        return self.vocab_.decode(idx), out
+            return s.astype(np.float32)
+
+        return score

@@ -14,6 +14,7 @@ import pytest
 
 from item2vec import Item2Vec, NotFittedError
 from item2vec.baselines import ALSRecommender, ItemCosineRecommender, PopularityRecommender
+from item2vec.transition import TransitionRecommender
 
 RECOMMENDERS = [
     ("item2vec", lambda: Item2Vec(vector_size=8, epochs=3, sample=0, n_threads=1, random_state=0, verbose=False)),
@@ -23,6 +24,9 @@ RECOMMENDERS = [
     ("als", lambda: ALSRecommender(factors=8, iterations=8, random_state=0, num_threads=1)),
     ("cosine", lambda: ItemCosineRecommender()),
     ("cosine_k3", lambda: ItemCosineRecommender(k_neighbors=3)),
+    ("transition", lambda: TransitionRecommender()),
+    ("item2vec_forward_auto", lambda: Item2Vec(vector_size=8, epochs=3, sample=0, n_threads=1, random_state=0,
+                                               verbose=False, backward_window=0, history_decay="auto")),
 ]
 
 
