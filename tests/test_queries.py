@@ -54,7 +54,7 @@ def test_history_decay_weights_and_cutoff():
 def test_history_decay_validated_and_stored_unchanged(bad):
     m = Item2Vec(**FAST, history_decay=bad)
     assert m.get_params()["history_decay"] is bad
-    with pytest.raises(ValueError, match="history_decay must be None or a finite real number > 0.0 and <= 1.0"):
+    with pytest.raises(ValueError, match="history_decay must be 'auto', None or a finite real number > 0.0 and <= 1.0"):
         m.fit(_seqs(n_seq=20))
 
 
