@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__  # noqa: E402
 from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError  # noqa: E402
 from .model_io import ModelFileError  # noqa: E402
-from .tuning import MODEL_NAMES, parse_metric, settable_params  # noqa: E402
+from .tuning import MODEL_NAMES, output_rows, parse_metric, settable_params  # noqa: E402
 from .workflows import (  # noqa: E402
     DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, convert_ids, item_title, load_data, load_titles,
     make_split, model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
@@ -264,12 +264,6 @@ def cmd_tune(args: argparse.Namespace) -> int:
     data = _data_args(args, progress)
     split = make_split(data.interactions, args.split, args.seed)
     trials = args.trials if args.trials is not None or args.budget is not None else 20
-    if args.strategy == "optuna":
-        from .search import optuna_available
-
-        if not optuna_available():
-            raise CLIError("--strategy optuna needs the optuna package: pip install item2vec[tune] "
-                           "(or --strategy halving, which needs nothing extra)")
     results = run_tune(split, args.models, trials=trials, seed=args.seed, metric=metric, ks=args.k,
                        spaces=spaces, fixed=fixed, threads=args.threads, progress=progress,
                        budget=args.budget, strategy=args.strategy)
@@ -287,15 +281,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
                           **{f"test {m}@{mk}": scores.get(f"{m}@{mk}", math.nan) for m in ("recall", "hit")},
                           "best params": params_text({k: v for k, v in result.best_params.items()
                                                        if k in result.space or k in result.fixed})})
-        out_rows.append({"model": result.model, "kind": "best", "val_score": result.best_score,
-                         "strategy": result.strategy, "search_seconds": result.seconds,
-                         **{f"test_{k}": v for k, v in scores.items()}, "params": result.best_params})
-        for row in result.trials.to_dict("records"):
-            trial_params = {k: row[k] for k in result.space}
-            out_rows.append({"model": result.model, "kind": "trial", "trial": row["trial"],
-                             "val_score": row.get(metric), **{f"val_{k}": v for k, v in row.items()
-                                                               if k not in result.space and k != "trial"},
-                             "params": trial_params})
+        out_rows += output_rows(result, scores)
     print("\nbest settings:")
     print(render_table(pd.DataFrame(best_rows), column_decimals={"search s": 1}))
     for result, _ in results:
@@ -411,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wall-clock seconds for the search of each model (the final refit is extra)")
     p.add_argument("--strategy", choices=("auto", "random", "halving", "optuna"), default="auto",
                    help="auto (default): halving for item2vec with --budget, else random; optuna needs "
-                        "pip install item2vec[tune]")
+                        "pip install item2vec[tune] (without it: halving, with a warning)")
     p.add_argument("--k", type=_ks_type, default=(10,), help="cut-offs reported (default: 10)")
     p.add_argument("--metric", default=None, help="validation metric to maximise, NAME@K (default: ndcg@<first k>)")
     p.add_argument("--split", choices=SPLITS, default="leave-last-out", help=argparse.SUPPRESS)

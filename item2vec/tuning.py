@@ -38,7 +38,7 @@ from .splits import Split
 
 __all__ = [
     "MODEL_NAMES", "SEARCH_SPACES", "TuneResult", "make_model", "check_model_params",
-    "settable_params", "parse_metric", "sample_configs", "tune", "test_score",
+    "settable_params", "parse_metric", "sample_configs", "tune", "test_score", "output_rows",
     "available_space", "STRATEGIES",
 ]
 
@@ -400,6 +400,22 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
     return TuneResult(model=model_name, metric=metric, best_params={**base, **fixed, **best_cfg},
                       best_score=float(scores[best_i]) if best_i >= 0 else math.nan, trials=table, space=space,
                       fixed=fixed, strategy=strategy, seconds=seconds)
+
+
+def output_rows(result: TuneResult, test_scores: Mapping[str, float]) -> list[dict[str, Any]]:
+    """Rows of ``item2vec tune --output``: one ``"kind": "best"`` row, then one per trial.
+
+    The best row's ``params`` refit the setting with ``Item2Vec(**params)`` (or
+    :func:`make_model`); its ``test_*`` fields are ``test_scores``.
+    """
+    rows = [{"model": result.model, "kind": "best", "val_score": result.best_score, "strategy": result.strategy,
+             "search_seconds": result.seconds, **{f"test_{k}": v for k, v in test_scores.items()},
+             "params": result.best_params}]
+    for row in result.trials.to_dict("records"):
+        rows.append({"model": result.model, "kind": "trial", "trial": row["trial"], "val_score": row.get(result.metric),
+                     **{f"val_{k}": v for k, v in row.items() if k not in result.space and k != "trial"},
+                     "params": {k: row[k] for k in result.space}})
+    return rows
 
 
 def test_score(model_name: str, params: Mapping[str, Any], split: Split, ks: int | Iterable[int] = (10,),

@@ -269,3 +269,28 @@ def test_optuna_strategy_when_installed(split):
     assert res.strategy == "optuna" and {"config", "rung"} <= set(res.trials.columns)
     assert 4 <= res.n_trials <= 8 and set(res.trials["config"]) == {0, 1, 2, 3}
     assert res.best_params["epochs"] in (1, 3) and np.isfinite(res.best_score)
+
+
+def test_cli_tune_budget_json_best_params_refit(tmp_path, capsys, monkeypatch):
+    import json
+
+    from item2vec import cli
+    from item2vec.synthetic import make_synthetic
+
+    path = tmp_path / "tune.json"
+    code = cli.main(["tune", "--dataset", "synthetic", "--synthetic-users", "120", "--synthetic-items", "50",
+                     "--models", "item2vec", "--budget", "0.000001", "--strategy", "halving",
+                     "--space", "item2vec.epochs=1,3", "--space", "item2vec.vector_size=8,16",
+                     "--set", "item2vec.n_threads=1", "--output", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "item2vec halving" in out and "best settings:" in out
+    assert err.count("tune item2vec [halving] trial") == 1  # one progress line per evaluation
+    doc = json.loads(path.read_text())
+    assert doc["config"]["budget"] == 1e-6 and doc["config"]["strategy"] == "halving"
+    best = [r for r in doc["results"] if r["kind"] == "best"]
+    trials = [r for r in doc["results"] if r["kind"] == "trial"]
+    assert len(best) == 1 and len(trials) == 1 and best[0]["strategy"] == "halving"
+    assert best[0]["params"]["epochs"] == 1 and trials[0]["val_rung"] == 0  # budget gone after rung 0
+    model = Item2Vec(**best[0]["params"]).fit(make_synthetic(n_users=120, n_items=50, seed=0).interactions)
+    assert model.epochs == 1 and model.vector_size == best[0]["params"]["vector_size"]
