@@ -294,3 +294,11 @@ def test_cli_tune_budget_json_best_params_refit(tmp_path, capsys, monkeypatch):
     assert best[0]["params"]["epochs"] == 1 and trials[0]["val_rung"] == 0  # budget gone after rung 0
     model = Item2Vec(**best[0]["params"]).fit(make_synthetic(n_users=120, n_items=50, seed=0).interactions)
     assert model.epochs == 1 and model.vector_size == best[0]["params"]["vector_size"]
+
+
+def test_val_subset_keeps_train_and_samples_val_users(split):
+    sub = tuning._val_subset(split, 30, seed=0)
+    assert sub.val["user"].nunique() == 30 and set(sub.val["user"]) <= set(split.val["user"])
+    assert sub.train is split.train and sub.test is split.test
+    assert tuning._val_subset(split, 30, seed=0).val.equals(sub.val)
+    assert tuning._val_subset(split, None, seed=0) is split
