@@ -397,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wall-clock seconds for the search of each model (the final refit is extra)")
     p.add_argument("--strategy", choices=("auto", "random", "halving", "optuna"), default="auto",
                    help="auto (default): halving for item2vec with --budget, else random; optuna needs "
-                        "pip install item2vec[tune] (without it: halving, with a warning)")
+                        "pip install optuna (without it: halving, with a warning)")
     p.add_argument("--k", type=_ks_type, default=(10,), help="cut-offs reported (default: 10)")
     p.add_argument("--metric", default=None, help="validation metric to maximise, NAME@K (default: ndcg@<first k>)")
     p.add_argument("--split", choices=SPLITS, default="leave-last-out", help=argparse.SUPPRESS)

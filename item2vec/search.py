@@ -14,8 +14,9 @@ for the multi-fidelity strategies and ``None`` for random search.
   wall-clock budget, each rung gets an equal share of the time left, so the number
   of settings at the first rung adapts to how fast the model fits.
 * :func:`optuna_search` is the same schedule with the settings proposed by optuna's
-  TPE sampler and stopped by its successive-halving pruner (needs ``optuna``:
-  ``pip install item2vec[tune]``).
+  TPE sampler and stopped by its successive-halving pruner (needs ``optuna``,
+  not a dependency of item2vec:
+  ``pip install optuna``).
 
 A :class:`Budget` carries the deadline; objectives may raise :class:`BudgetExceeded`
 to abandon a fit that runs past it (the unfinished evaluation is not recorded).
@@ -246,7 +247,7 @@ def optuna_search(space: Mapping[str, list[Any]], objective: Objective, rungs: l
     try:
         import optuna
     except ImportError:
-        raise ImportError("strategy='optuna' needs the optuna package: pip install item2vec[tune] "
+        raise ImportError("strategy='optuna' needs the optuna package: pip install optuna "
                           "(or use strategy='halving', which needs nothing extra)") from None
     budget = budget or Budget()
     if max_configs is None and budget.seconds is None:

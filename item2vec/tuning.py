@@ -246,7 +246,7 @@ def _pick_strategy(strategy: str, model_name: str, space: Mapping[str, list[Any]
     if strategy != "random" and not multi_fidelity:
         return "random"  # nothing to halve on (epochs fixed, or a model without epochs)
     if strategy == "optuna" and not optuna_available():
-        warnings.warn("optuna is not installed (pip install item2vec[tune]): strategy='optuna' falls back "
+        warnings.warn("optuna is not installed (pip install optuna): strategy='optuna' falls back "
                       "to 'halving'", RuntimeWarning, stacklevel=3)
         return "halving"
     return strategy
