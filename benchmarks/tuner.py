@@ -7,7 +7,7 @@ the last, full ranking). Every search fits on train and is scored on val by
 (``item2vec.tuning.test_score``), exactly what ``item2vec tune`` does. Per data set:
 
 (a) random search with ``--random-trials`` settings (20: today's ``item2vec tune``),
-    timed: T seconds;
+    timed: T seconds (or, with ``--equal-budget S``, random search for S seconds);
 (b) successive halving on epochs (``strategy="halving"``) with ``budget=T``;
 (b') optuna TPE + successive-halving pruner (``strategy="optuna"``) with ``budget=T``;
 (c) ALS, random search over the wide grid with ``--als-trials`` settings.
@@ -91,6 +91,8 @@ def main(argv=None) -> int:
     p.add_argument("--als-trials", type=int, default=20, help="0: skip ALS")
     p.add_argument("--strategies", default="halving,optuna")
     p.add_argument("--headline", type=float, default=None, metavar="SECONDS")
+    p.add_argument("--equal-budget", type=float, default=None, metavar="SECONDS",
+                   help="(a) is random search for SECONDS (not --random-trials); (b) gets the time (a) took")
     p.add_argument("--metric", default="ndcg@10")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
@@ -111,8 +113,12 @@ def main(argv=None) -> int:
             i2v = run_search("item2vec", split, args, trials=None, budget=args.headline)
             show(dataset, i2v, f"item2vec {i2v['strategy']} {args.headline:g}s")
         else:
-            i2v = run_search("item2vec", split, args, trials=args.random_trials, strategy="random")
-            show(dataset, i2v, f"(a) random {args.random_trials}")
+            if args.equal_budget is None:
+                i2v = run_search("item2vec", split, args, trials=args.random_trials, strategy="random")
+                show(dataset, i2v, f"(a) random {args.random_trials}")
+            else:  # when 20 random trials take too long: random search for a fixed time instead
+                i2v = run_search("item2vec", split, args, trials=None, budget=args.equal_budget, strategy="random")
+                show(dataset, i2v, f"(a) random {args.equal_budget:g}s")
             for strategy in args.strategies.split(","):
                 row = run_search("item2vec", split, args, trials=None, budget=i2v["search_s"], strategy=strategy)
                 show(dataset, row, f"(b) {strategy} {i2v['search_s']:.0f}s")
