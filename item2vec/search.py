@@ -18,6 +18,10 @@ for the multi-fidelity strategies and ``None`` for random search.
   not a dependency of item2vec:
   ``pip install optuna``).
 
+Measured at equal time against 20 random trials (``benchmarks/tuner.py``, see
+benchmarks/README.md): successive halving won on LastFM and Toys and tied on ml-100k
+(validation), optuna lost on LastFM, so ``item2vec tune --budget`` uses halving.
+
 A :class:`Budget` carries the deadline; objectives may raise :class:`BudgetExceeded`
 to abandon a fit that runs past it (the unfinished evaluation is not recorded).
 """
