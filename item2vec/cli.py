@@ -24,7 +24,7 @@ from . import __version__  # noqa: E402
 from .cli_model import cmd_recommend, cmd_similar, cmd_warmup, warm_for_timing  # noqa: E402
 from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError  # noqa: E402
 from .model_io import ModelFileError  # noqa: E402
-from .tuning import MODEL_NAMES, parse_metric, settable_params  # noqa: E402
+from .tuning import MODEL_NAMES, output_rows, parse_metric, settable_params  # noqa: E402
 from .workflows import (  # noqa: E402
     DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, load_data, make_split, model_output_path,
     model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
@@ -114,6 +114,16 @@ def _ks_type(text: str) -> tuple[int, ...]:
     if not ks or ks[0] < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers separated by commas (e.g. 10,20), got {text!r}")
     return tuple(ks)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -227,28 +237,27 @@ def cmd_tune(args: argparse.Namespace) -> int:
     progress = not args.quiet
     data = _data_args(args, progress)
     split = make_split(data.interactions, args.split, args.seed)
-    results = run_tune(split, args.models, trials=args.trials, seed=args.seed, metric=metric, ks=args.k,
-                       spaces=spaces, fixed=fixed, threads=args.threads, progress=progress)
+    trials = args.trials if args.trials is not None or args.budget is not None else 20
+    results = run_tune(split, args.models, trials=trials, seed=args.seed, metric=metric, ks=args.k,
+                       spaces=spaces, fixed=fixed, threads=args.threads, progress=progress,
+                       budget=args.budget, strategy=args.strategy)
     print(run_header(data, split, args.split, "val"))
-    print(f"random search: {args.trials} trial(s) per model, fit on train, scored on val by {metric}; "
+    limits = " and ".join(x for x in (f"{trials} trial(s)" if trials is not None else "",
+                                      f"{args.budget:g} s" if args.budget is not None else "") if x)
+    strategies = ", ".join(f"{r.model} {r.strategy}" for r, _ in results)
+    print(f"search ({strategies}): {limits} per model, fit on train, scored on val by {metric}; "
           f"the best setting is refit on train+val and scored on test")
     best_rows, out_rows = [], []
     for result, scores in results:
-        best_rows.append({"model": result.model, "trials": result.n_trials, f"val {metric}": result.best_score,
+        best_rows.append({"model": result.model, "trials": result.n_trials, "search s": result.seconds,
+                          f"val {metric}": result.best_score,
                           f"test {metric}": scores.get(metric, math.nan),
                           **{f"test {m}@{mk}": scores.get(f"{m}@{mk}", math.nan) for m in ("recall", "hit")},
                           "best params": params_text({k: v for k, v in result.best_params.items()
                                                        if k in result.space or k in result.fixed})})
-        out_rows.append({"model": result.model, "kind": "best", "val_score": result.best_score,
-                         **{f"test_{k}": v for k, v in scores.items()}, "params": result.best_params})
-        for row in result.trials.to_dict("records"):
-            trial_params = {k: row[k] for k in result.space}
-            out_rows.append({"model": result.model, "kind": "trial", "trial": row["trial"],
-                             "val_score": row.get(metric), **{f"val_{k}": v for k, v in row.items()
-                                                               if k not in result.space and k != "trial"},
-                             "params": trial_params})
+        out_rows += output_rows(result, scores)
     print("\nbest settings:")
-    print(render_table(pd.DataFrame(best_rows)))
+    print(render_table(pd.DataFrame(best_rows), column_decimals={"search s": 1}))
     for result, _ in results:
         if result.space and result.n_trials > 1:
             top = result.top(5)
@@ -260,7 +269,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
             print(render_table(shown, column_decimals={"fit s": 2}))
     if args.output:
         config = {"command": "tune", "version": __version__, "dataset": data.name, "data": args.data,
-                  "split": args.split, "metric": metric, "ks": list(args.k), "trials": args.trials,
+                  "split": args.split, "metric": metric, "ks": list(args.k), "trials": trials,
+                  "budget": args.budget, "strategy": args.strategy,
                   "seed": args.seed, "models": args.models, "fixed": fixed,
                   "spaces": {r.model: r.space for r, _ in results}}
         print(f"\nwrote {write_results(args.output, out_rows, config)}")
@@ -356,13 +366,22 @@ def build_parser() -> argparse.ArgumentParser:
                                    "A fresh install pays about 13 s for this in its first fit; later runs about 1 s.")
     p.set_defaults(func=cmd_warmup)
 
-    p = sub.add_parser("tune", help="random hyperparameter search on the validation split",
-                       description="Seeded random search: each setting is fitted on train and scored on val; "
-                                   "the best setting of each model is refit on train+val and scored on test.")
+    p = sub.add_parser("tune", help="hyperparameter search on the validation split",
+                       description="Seeded search: each setting is fitted on train and scored on val; the best "
+                                   "setting of each model is refit on train+val and scored on test. Without "
+                                   "--budget: random search of --trials settings. With --budget: successive "
+                                   "halving on epochs for item2vec (many settings with few epochs, the best "
+                                   "third continued with 3x the epochs), random search for the other models.")
     _add_data_options(p, "default: ml-100k")
     p.add_argument("--models", type=_models_type, default=["item2vec", "als"],
                    help=f"{models_help} (default: item2vec,als)")
-    p.add_argument("--trials", type=_positive_int, default=20, help="settings tried per model (default: 20)")
+    p.add_argument("--trials", type=_positive_int, default=None,
+                   help="settings tried per model (halving: per first rung; default: 20, or unlimited with --budget)")
+    p.add_argument("--budget", type=_positive_float, default=None, metavar="SECONDS",
+                   help="wall-clock seconds for the search of each model (the final refit is extra)")
+    p.add_argument("--strategy", choices=("auto", "random", "halving", "optuna"), default="auto",
+                   help="auto (default): halving for item2vec with --budget, else random; optuna needs "
+                        "pip install optuna (without it: halving, with a warning)")
     p.add_argument("--k", type=_ks_type, default=(10,), help="cut-offs reported (default: 10)")
     p.add_argument("--metric", default=None, help="validation metric to maximise, NAME@K (default: ndcg@<first k>)")
     p.add_argument("--split", choices=SPLITS, default="leave-last-out", help=argparse.SUPPRESS)

@@ -1,11 +1,15 @@
-"""Seeded random hyperparameter search on the validation stage of a split.
+"""Hyperparameter search on the validation stage of a split.
 
-Each model gets the same budget of ``trials`` settings, drawn without repetition
-from its search space (:data:`SEARCH_SPACES`). Every setting is fitted on
-``split.train`` and scored on ``split.val`` with :func:`item2vec.evaluation.evaluate`
-(stage ``"val"``); the best one is then refitted on train + val and scored on the
-test targets with :func:`test_score`. The test targets are never looked at while
-searching.
+Every setting is fitted on ``split.train`` and scored on ``split.val`` with
+:func:`item2vec.evaluation.evaluate` (stage ``"val"``); the best one is then
+refitted on train + val and scored on the test targets with :func:`test_score`.
+The test targets are never looked at while searching.
+
+Two budgets, per model: ``trials`` (settings tried) and ``budget`` (wall-clock
+seconds for the whole search). The strategies live in :mod:`item2vec.search`:
+seeded random search over the grid :data:`SEARCH_SPACES` (the default without a
+time budget), successive halving on epochs (the default for item2vec with a time
+budget) and optuna's TPE with a pruner (optional extra).
 
 The model factory used by the search (:func:`make_model`) is shared with the
 command-line interface.
@@ -15,8 +19,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+import sys
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -26,12 +32,15 @@ from .evaluation import evaluate
 from .metrics import METRICS, _check_ks
 from .model import Item2Vec
 from .params import validate_params
+from .search import STRATEGIES, Budget, BudgetExceeded, halving_rungs, optuna_available, optuna_search
+from .search import random_search, successive_halving
 from .splits import Split
 from .transition import TransitionRecommender
 
 __all__ = [
     "MODEL_NAMES", "SEARCH_SPACES", "TuneResult", "make_model", "check_model_params",
-    "settable_params", "parse_metric", "sample_configs", "tune", "test_score",
+    "settable_params", "parse_metric", "sample_configs", "tune", "test_score", "output_rows",
+    "available_space", "STRATEGIES",
 ]
 
 #: Model names understood by :func:`make_model` (and the CLI's ``--models``).
@@ -45,25 +54,30 @@ _CLASSES = {"item2vec": Item2Vec, "als": ALSRecommender, "pop": PopularityRecomm
 _NOT_SETTABLE = {"item2vec": {"callbacks", "item_groups", "user_col", "item_col", "time_col"}}
 
 #: Values searched for each model (``pop`` has no hyperparameters: one trial).
-SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
-    # Narrowed by a 30+30-trial random search and one-factor sweeps on ml-100k and
-    # ml-latest-small (val NDCG@10): context="set", sample=1e-4, scoring="cosine" and
-    # long histories lost everywhere, so they are left out (add them back with --space).
+#: Dimensions naming a parameter the installed model lacks are left out (see
+#: :func:`available_space`), so ``history_decay``/``backward_window`` are searched
+#: where they exist.
+_SPACES: dict[str, dict[str, list[Any]]] = {
+    # The published ranges for SGNS recommenders (Caselles-Dupre et al. 2018): ns_exponent
+    # -1..1, many epochs, windows up to 20, subsampling. Under successive halving the epochs
+    # values give the rungs (min, min*3, ..., max).
     "item2vec": {
-        "ns_exponent": [-0.5, 0.0, 0.25, 0.5, 0.75, 1.0],
-        "window": [3, 5, 7],
-        "sample": [0, 1e-3, 1e-2],
-        "epochs": [20, 40],
+        "ns_exponent": [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0],
+        "window": [1, 2, 3, 5, 7, 10, 15, 20],
+        "sample": [0, 1e-5, 1e-4, 1e-3, 1e-2],
+        "epochs": [5, 10, 20, 40, 80, 150],
         "vector_size": [32, 64, 128],
-        "alpha": [0.025, 0.05],
-        "negative": [5, 10],
-        "history_length": [1, 2, 3, 5, 10, None],
+        "alpha": [0.01, 0.025, 0.05, 0.1],
+        "negative": [5, 10, 20],
+        "history_length": [1, 2, 3, 5, 10, 20, None],
+        "history_decay": [None, 0.5, 0.7, 0.8, 0.9, 0.95],
+        "backward_window": [None, 0, 1, 2, 3],
     },
     "als": {
-        "factors": [32, 64, 128, 256],
-        "regularization": [0.001, 0.01, 0.1, 1.0],
-        "alpha": [1, 5, 10, 40],
-        "iterations": [10, 15, 30],
+        "factors": [16, 32, 64, 128, 256],
+        "regularization": [0.001, 0.01, 0.1, 1.0, 10.0],
+        "alpha": [0.5, 1, 5, 10, 20, 40],
+        "iterations": [10, 15, 30, 50],
     },
     "cosine": {"k_neighbors": [None, 10, 20, 50, 100, 200]},
     "pop": {},
@@ -79,6 +93,16 @@ def _check_name(name: str) -> str:
 
 def _all_params(name: str) -> list[str]:
     return list(_CLASSES[_check_name(name)]().get_params())
+
+
+def available_space(name: str, space: Mapping[str, Iterable[Any]]) -> dict[str, list[Any]]:
+    """``space`` without the dimensions that model ``name`` has no parameter for."""
+    valid = set(_all_params(name))
+    return {k: list(v) for k, v in space.items() if k in valid}
+
+
+#: The default search space of each model, as available in this installation.
+SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {name: available_space(name, sp) for name, sp in _SPACES.items()}
 
 
 def settable_params(name: str) -> list[str]:
@@ -181,12 +205,18 @@ class TuneResult:
     best_score : float
         Its validation score (NaN if no trial gave a finite score).
     trials : pandas.DataFrame
-        One row per trial in the order run: ``trial``, one column per searched
-        hyperparameter, every validation metric, ``fit_seconds``.
+        One row per finished evaluation in the order run: ``trial``, one column per
+        searched hyperparameter, every validation metric, ``fit_seconds``,
+        ``seconds``; successive halving and optuna add ``config`` (setting id) and
+        ``rung`` (``epochs`` is then the rung's epochs).
     space : dict
         The search space used (after ``fixed`` removed its dimensions).
     fixed : dict
         Hyperparameters held fixed.
+    strategy : str
+        The search strategy that ran (see :data:`item2vec.search.STRATEGIES`).
+    seconds : float
+        Wall-clock time of the search.
     """
 
     model: str
@@ -196,6 +226,8 @@ class TuneResult:
     trials: pd.DataFrame
     space: dict[str, list[Any]] = field(default_factory=dict)
     fixed: dict[str, Any] = field(default_factory=dict)
+    strategy: str = "random"
+    seconds: float = math.nan
 
     @property
     def n_trials(self) -> int:
@@ -207,11 +239,51 @@ class TuneResult:
                                        na_position="last", kind="stable").head(n)
 
 
-def tune(model_name: str, split: Split, trials: int = 20, seed: int = 0, metric: str = "ndcg@10",
+def _pick_strategy(strategy: str, model_name: str, space: Mapping[str, list[Any]], budget: float | None) -> str:
+    if strategy not in ("auto", *STRATEGIES):
+        raise ValueError(f"strategy must be one of auto, {', '.join(STRATEGIES)}, got {strategy!r}")
+    multi_fidelity = model_name == "item2vec" and len(space.get("epochs", ())) > 1
+    if strategy == "auto":
+        return "halving" if budget is not None and multi_fidelity else "random"
+    if strategy != "random" and not multi_fidelity:
+        return "random"  # nothing to halve on (epochs fixed, or a model without epochs)
+    if strategy == "optuna" and not optuna_available():
+        warnings.warn("optuna is not installed (pip install optuna): strategy='optuna' falls back "
+                      "to 'halving'", RuntimeWarning, stacklevel=3)
+        return "halving"
+    return strategy
+
+
+def _val_subset(split: Split, max_users: int | None, seed: int) -> Split:
+    """``split`` with its validation targets restricted to at most ``max_users`` random users."""
+    users = pd.unique(split.val["user"])
+    if max_users is None or len(users) <= max_users:
+        return split
+    keep = np.random.default_rng(seed).choice(len(users), size=int(max_users), replace=False)
+    return replace(split, val=split.val[split.val["user"].isin(users[np.sort(keep)])])
+
+
+def _progress_line(model_name: str, strategy: str, metric: str, budget: Budget) -> Callable[[dict], None]:
+    best = [-math.inf]
+
+    def report(row: dict[str, Any]) -> None:
+        value = row.get(metric, math.nan)
+        if value is not None and np.isfinite(value):
+            best[0] = max(best[0], float(value))
+        where = f" rung {row['rung']} epochs={row['epochs']}" if "rung" in row else ""
+        left = "" if budget.seconds is None else f", {max(budget.remaining(), 0):.0f}s left"
+        print(f"tune {model_name} [{strategy}] trial {row['trial']}{where}: {metric}={value:.4f} "
+              f"(best {best[0]:.4f}) in {row['seconds']:.1f}s{left}", file=sys.stderr, flush=True)
+    return report
+
+
+def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, metric: str = "ndcg@10",
          ks: int | Iterable[int] = (10,), progress: bool = False, *,
          space: Mapping[str, Iterable[Any]] | None = None, fixed: Mapping[str, Any] | None = None,
-         base: Mapping[str, Any] | None = None, n_threads: int | None = None) -> TuneResult:
-    """Seeded random search for ``model_name`` on the validation stage of ``split``.
+         base: Mapping[str, Any] | None = None, n_threads: int | None = None,
+         budget: float | None = None, strategy: str = "auto", eta: int = 3,
+         eval_users: int | None = 5000, clock: Callable[[], float] | None = None) -> TuneResult:
+    """Hyperparameter search for ``model_name`` on the validation stage of ``split``.
 
     Parameters
     ----------
@@ -219,8 +291,9 @@ def tune(model_name: str, split: Split, trials: int = 20, seed: int = 0, metric:
         One of :data:`MODEL_NAMES`.
     split : Split
         Must have validation events (e.g. :func:`~item2vec.splits.leave_last_out`).
-    trials : int
-        Budget: number of distinct settings tried (fewer if the space is smaller).
+    trials : int or None
+        Settings tried (random search), or settings at the first rung (halving,
+        optuna); fewer if the space is smaller. ``None``: as many as ``budget`` allows.
     seed : int
         Seeds the draw of settings and every model's ``random_state``.
     metric : str
@@ -229,7 +302,7 @@ def tune(model_name: str, split: Split, trials: int = 20, seed: int = 0, metric:
     ks : int or iterable of int
         Cut-offs reported for every trial.
     progress : bool
-        A progress bar over the trials.
+        One line on stderr per finished evaluation (trial or rung).
     space : mapping, optional
         Search space; default :data:`SEARCH_SPACES[model_name]`.
     fixed : mapping, optional
@@ -238,10 +311,28 @@ def tune(model_name: str, split: Split, trials: int = 20, seed: int = 0, metric:
         Values for hyperparameters outside the space (e.g. the CLI defaults).
     n_threads : int, optional
         Threads per fit.
+    budget : float, optional
+        Wall-clock seconds for the whole search: no evaluation starts after it (nor,
+        under halving/optuna, when it is predicted to end after it), and an item2vec
+        fit still running at the deadline is abandoned (its row is not recorded).
+        The first evaluation always runs to the end.
+    strategy : {"auto", "random", "halving", "optuna"}
+        ``"auto"``: successive halving on epochs for item2vec when ``budget`` is set
+        and ``epochs`` is searched, else random search. ``"optuna"`` falls back to
+        ``"halving"`` (with a warning) when optuna is not installed.
+    eta : int
+        Halving rate: each rung keeps the best ``1/eta`` and multiplies epochs by ``eta``.
+    eval_users : int or None
+        Halving and optuna score on at most this many random validation users (the
+        same users for every evaluation); ``None``: all. Random search uses all.
+    clock : callable, optional
+        Seconds source for ``budget`` (default :func:`time.monotonic`).
     """
     _check_name(model_name)
-    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1:
-        raise ValueError(f"trials must be a positive integer, got {trials!r}")
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1):
+        raise ValueError(f"trials must be a positive integer or None, got {trials!r}")
+    if trials is None and budget is None:
+        raise ValueError("tune needs trials or a budget (or both); got trials=None and budget=None")
     mname, mk = parse_metric(metric)
     metric = f"{mname}@{mk}"
     ks = tuple(sorted(set(_check_ks(ks, 1 << 62)) | {mk}))
@@ -257,34 +348,76 @@ def tune(model_name: str, split: Split, trials: int = 20, seed: int = 0, metric:
     if empty:
         raise ValueError(f"search dimension(s) {', '.join(empty)} of {model_name!r} have no values")
     split._check_stage("val")
-    configs = sample_configs(space, int(trials), np.random.default_rng(seed))
-    rows: list[dict[str, Any]] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    clock_budget = Budget(budget, **({} if clock is None else {"clock": clock}))
+    strategy = _pick_strategy(strategy, model_name, space, budget)
+    rng = np.random.default_rng(seed)
+    on_row = _progress_line(model_name, strategy, metric, clock_budget) if progress else None
+    multi = strategy in ("halving", "optuna")
+    val_split = _val_subset(split, eval_users, seed) if multi else split
 
-        bar = tqdm(total=len(configs), desc=f"tune {model_name}", unit="trial")
-    best_i, best = -1, -math.inf
-    try:
-        for i, cfg in enumerate(configs):
-            model = make_model(model_name, {**base, **fixed, **cfg}, seed=seed, n_threads=n_threads)
-            scores = evaluate(model, split, ks=ks, stage="val")
-            rows.append({"trial": i, **cfg, **scores})
-            value = scores.get(metric, math.nan)
-            if np.isfinite(value) and value > best:
-                best_i, best = i, float(value)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix({f"best {metric}": f"{best:.4f}"})
-    finally:
-        if bar is not None:
-            bar.close()
+    def objective(cfg: dict[str, Any], epochs: int | None) -> dict[str, float]:
+        params = {**base, **fixed, **cfg, **({} if epochs is None else {"epochs": epochs})}
+        model = make_model(model_name, params, seed=seed, n_threads=n_threads)
+        if isinstance(model, Item2Vec) and budget is not None:
+            def stop(m: Any, epoch: int, loss: float) -> None:
+                if clock_budget.expired() and n_done[0] > 0:
+                    raise BudgetExceeded
+            model.callbacks = [*(model.callbacks or ()), stop]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            scores = evaluate(model, val_split, ks=ks, stage="val")
+        for w in caught:  # each distinct warning once per search, not once per trial
+            seen_warnings.setdefault(str(w.message), w)
+        n_done[0] += 1
+        return scores
+
+    n_done, seen_warnings = [0], {}
+    if multi:
+        rungs = halving_rungs(space["epochs"], eta)
+        rest = {k: v for k, v in space.items() if k != "epochs"}
+        if strategy == "halving":
+            configs = sample_configs(rest, trials or 10_000, rng)
+            rows = successive_halving(iter(configs), objective, rungs, metric=metric, eta=eta, max_configs=trials,
+                                      budget=clock_budget, on_row=on_row)
+        else:
+            rows = optuna_search(rest, objective, rungs, metric=metric, eta=eta, seed=seed, max_configs=trials,
+                                 budget=clock_budget, on_row=on_row)
+    else:
+        configs = sample_configs(space, trials or 10_000, rng)
+        rows = random_search(configs, objective, budget=clock_budget, on_row=on_row)
+    seconds = clock_budget.elapsed()
+    for w in seen_warnings.values():
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    names = list(space)
     table = pd.DataFrame(rows)
-    for name in {k for cfg in configs for k in cfg}:  # keep 5 as 5 (not 5.0) beside None
+    if table.empty:
+        table = pd.DataFrame(columns=["trial", *names, metric])
+    for name in names:  # keep 5 as 5 (not 5.0) beside None
         table[name] = pd.Series([r.get(name) for r in rows], dtype=object)
-    best_cfg = configs[best_i] if best_i >= 0 else configs[0]
+    scores = [r.get(metric, math.nan) for r in rows]
+    finite = [i for i, v in enumerate(scores) if v is not None and np.isfinite(v)]
+    best_i = max(finite, key=lambda i: (scores[i], -i)) if finite else -1
+    best_cfg = {k: rows[best_i][k] for k in names} if best_i >= 0 else (
+        {k: rows[0][k] for k in names} if rows else {})
     return TuneResult(model=model_name, metric=metric, best_params={**base, **fixed, **best_cfg},
-                      best_score=best if best_i >= 0 else math.nan, trials=table, space=space, fixed=fixed)
+                      best_score=float(scores[best_i]) if best_i >= 0 else math.nan, trials=table, space=space,
+                      fixed=fixed, strategy=strategy, seconds=seconds)
+
+
+def output_rows(result: TuneResult, test_scores: Mapping[str, float]) -> list[dict[str, Any]]:
+    """Rows of ``item2vec tune --output``: one ``"kind": "best"`` row, then one per trial.
+
+    The best row's ``params`` refit the setting with ``Item2Vec(**params)`` (or
+    :func:`make_model`); its ``test_*`` fields are ``test_scores``.
+    """
+    rows = [{"model": result.model, "kind": "best", "val_score": result.best_score, "strategy": result.strategy,
+             "search_seconds": result.seconds, **{f"test_{k}": v for k, v in test_scores.items()},
+             "params": result.best_params}]
+    for row in result.trials.to_dict("records"):
+        rows.append({"model": result.model, "kind": "trial", "trial": row["trial"], "val_score": row.get(result.metric),
+                     **{f"val_{k}": v for k, v in row.items() if k not in result.space and k != "trial"},
+                     "params": {k: row[k] for k in result.space}})
+    return rows
 
 
 def test_score(model_name: str, params: Mapping[str, Any], split: Split, ks: int | Iterable[int] = (10,),

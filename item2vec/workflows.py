@@ -238,11 +238,16 @@ def run_recommend(model: Any, history: Sequence[Any], k: int = 10, titles: dict[
     return _result_frame(np.asarray(ids), np.asarray(scores), titles)
 
 
-def run_tune(split: Any, models: Sequence[str], *, trials: int = 20, seed: int = 0, metric: str = "ndcg@10",
+def run_tune(split: Any, models: Sequence[str], *, trials: int | None = 20, seed: int = 0, metric: str = "ndcg@10",
              ks: Sequence[int] = (10,), spaces: dict[str, dict[str, list[Any]]] | None = None,
              fixed: dict[str, dict[str, Any]] | None = None, threads: int | None = None,
-             progress: bool = True) -> list[tuple[Any, dict[str, float]]]:
-    """Tune each model on val, refit its best setting on train+val: ``[(TuneResult, test scores), ...]``."""
+             progress: bool = True, budget: float | None = None,
+             strategy: str = "auto") -> list[tuple[Any, dict[str, float]]]:
+    """Tune each model on val, refit its best setting on train+val: ``[(TuneResult, test scores), ...]``.
+
+    ``budget`` (seconds) applies to the search of each model; ``trials=None`` means
+    as many as the budget allows. ``strategy`` is :func:`item2vec.tuning.tune`'s.
+    """
     from .tuning import test_score, tune
 
     out = []
@@ -250,7 +255,7 @@ def run_tune(split: Any, models: Sequence[str], *, trials: int = 20, seed: int =
         space = {**SEARCH_SPACES.get(name, {}), **(spaces or {}).get(name, {})}
         result = tune(name, split, trials=trials, seed=seed, metric=metric, ks=ks, progress=progress,
                       space=space, fixed=(fixed or {}).get(name, {}), base=DEFAULT_MODEL_PARAMS.get(name, {}),
-                      n_threads=threads)
+                      n_threads=threads, budget=budget, strategy=strategy)
         scores = test_score(name, result.best_params, split, ks=sorted(set(ks) | {parse_metric(metric)[1]}),
                             seed=seed, n_threads=threads)
         out.append((result, scores))

@@ -124,3 +124,181 @@ def test_tune_errors(data, split):
         tuning.tune("als", split, trials=0)
     with pytest.raises(ValueError, match="no values"):
         tuning.tune("als", split, trials=1, space={"factors": []})
+
+
+# ---------------------------------------------------------------------------- budgets and strategies
+from item2vec import search  # noqa: E402
+
+
+class FakeClock:
+    """Seconds that pass only when an objective says so."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def planted(clock, cost_per_epoch=0.0):
+    """Objective whose score is known: quality ``q`` times a gain that grows with epochs."""
+    calls = []
+
+    def objective(cfg, epochs):
+        calls.append((cfg["q"], epochs, clock.now))
+        clock.now += cost_per_epoch * (epochs or 1)
+        return {"score": cfg["q"] * (1 - 1 / (1 + (epochs or 1))), "fit_seconds": cost_per_epoch * (epochs or 1)}
+    return objective, calls
+
+
+def test_space_has_published_ranges_and_filters_unknown_params():
+    i2v = tuning.SEARCH_SPACES["item2vec"]
+    assert min(i2v["ns_exponent"]) == -1 and max(i2v["ns_exponent"]) == 1
+    assert max(i2v["epochs"]) == 150 and min(i2v["window"]) == 1 and max(i2v["window"]) == 20
+    assert max(tuning.SEARCH_SPACES["als"]["factors"]) == 256 and max(tuning.SEARCH_SPACES["als"]["alpha"]) == 40
+    have = set(Item2Vec().get_params())
+    for name in ("history_decay", "backward_window"):  # searched exactly when the model has them
+        assert (name in i2v) == (name in have)
+    assert tuning.available_space("item2vec", {"window": [1, 2], "no_such_param": [1]}) == {"window": [1, 2]}
+    assert set(tuning.available_space("als", tuning._SPACES["als"])) == set(tuning.SEARCH_SPACES["als"])
+
+
+def test_halving_rungs():
+    assert search.halving_rungs([5, 10, 20, 40, 80, 150]) == [5, 15, 45, 150]
+    assert search.halving_rungs([1, 9], eta=3) == [1, 3, 9]
+    assert search.halving_rungs([2, 20], eta=2) == [2, 4, 8, 20]  # 16 is too close below 20
+    assert search.halving_rungs([7]) == [7]
+    with pytest.raises(ValueError, match="eta"):
+        search.halving_rungs([1, 9], eta=1)
+
+
+def test_halving_promotes_the_best_settings():
+    clock = FakeClock()
+    objective, calls = planted(clock)
+    configs = iter([{"q": q} for q in np.random.default_rng(0).permutation(27).tolist()])
+    rows = search.successive_halving(configs, objective, [1, 3, 9], metric="score", eta=3, max_configs=27,
+                                     budget=search.Budget(None, clock))
+    by_rung = {k: sorted(r["q"] for r in rows if r["rung"] == k) for k in (0, 1, 2)}
+    assert by_rung == {0: list(range(27)), 1: list(range(18, 27)), 2: [24, 25, 26]}
+    assert all(r["epochs"] == [1, 3, 9][r["rung"]] for r in rows)
+    assert [r["trial"] for r in rows] == list(range(len(rows)))
+    # the same setting keeps its config id across rungs
+    ids = {(r["q"], r["config"]) for r in rows}
+    assert len(ids) == 27
+
+
+def test_halving_respects_a_wall_clock_budget():
+    clock = FakeClock()
+    objective, calls = planted(clock, cost_per_epoch=1.0)
+    configs = iter([{"q": q} for q in range(1000)])
+    budget = search.Budget(60.0, clock)
+    rows = search.successive_halving(configs, objective, [1, 3, 9], metric="score", budget=budget)
+    assert clock.now - 100.0 <= 60.0 + 1e-9  # predicted costs keep every fit inside the budget
+    assert all(start - 100.0 < 60.0 for _, _, start in calls)
+    assert {r["rung"] for r in rows} == {0, 1, 2}  # it did continue the best settings
+    assert 5 < sum(r["rung"] == 0 for r in rows) < 60
+
+
+def test_random_search_stops_at_the_budget_and_aborted_fits_are_dropped():
+    clock = FakeClock()
+    objective, calls = planted(clock, cost_per_epoch=7.0)
+    rows = search.random_search([{"q": q} for q in range(100)], objective, budget=search.Budget(20.0, clock))
+    assert len(rows) == 3 and len(calls) == 3  # started at 0, 7, 14; not at 21
+
+    def aborting(cfg, epochs):
+        if cfg["q"] == 1:
+            raise search.BudgetExceeded
+        return {"score": 1.0}
+    rows = search.random_search([{"q": 0}, {"q": 1}, {"q": 2}], aborting, budget=search.Budget(5.0))
+    assert [r["q"] for r in rows] == [0]
+    with pytest.raises(ValueError, match="budget"):
+        search.Budget(0)
+
+
+def test_tune_with_tiny_budget_stops_and_reports(split, capsys):
+    space = {"window": [1, 2, 3], "vector_size": [8, 16], "epochs": [1, 3]}
+    for strategy in ("random", "halving"):
+        res = tuning.tune("item2vec", split, trials=None, budget=1e-6, strategy=strategy, space=space,
+                          fixed={"n_threads": 1}, progress=True)
+        assert res.strategy == strategy and res.n_trials == 1  # the first evaluation always finishes
+        assert np.isfinite(res.best_score) and res.seconds > 1e-6
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"tune item2vec [{strategy}] trial 0")
+
+
+def test_tune_halving_with_fake_clock_and_refit(split):
+    clock = FakeClock()
+
+    def ticking():
+        clock.now += 0.5  # every look at the clock costs half a second
+        return clock.now
+    space = {"window": [1, 2, 3], "vector_size": [8, 16], "epochs": [1, 3]}
+    res = tuning.tune("item2vec", split, trials=None, budget=30.0, strategy="auto", space=space,
+                      fixed={"n_threads": 1}, clock=ticking)
+    assert res.strategy == "halving" and 1 <= res.n_trials < 6 * 2
+    assert {"config", "rung", "epochs", "seconds"} <= set(res.trials.columns)
+    best = res.trials.loc[res.trials["ndcg@10"].astype(float).idxmax()]
+    assert res.best_params["epochs"] == best["epochs"] and res.best_params["window"] == best["window"]
+    model = Item2Vec(**res.best_params).fit(split.train)
+    assert model.epochs == best["epochs"]
+
+
+def test_strategy_choice_and_optuna_fallback(split, monkeypatch):
+    space = {"window": [1, 2], "epochs": [1, 3]}
+    # without a time budget, or with epochs fixed, "auto" is today's random search
+    assert tuning.tune("item2vec", split, trials=1, space=space, fixed={"n_threads": 1}).strategy == "random"
+    res = tuning.tune("item2vec", split, trials=2, space=space, strategy="halving",
+                      fixed={"epochs": 1, "n_threads": 1})
+    assert res.strategy == "random" and res.n_trials == 2
+    assert tuning.tune("als", split, trials=1, budget=60, space={"factors": [4]},
+                       fixed={"iterations": 1}).strategy == "random"
+    with pytest.raises(ValueError, match="strategy"):
+        tuning.tune("item2vec", split, trials=1, strategy="grid")
+    with pytest.raises(ValueError, match="trials or a budget"):
+        tuning.tune("item2vec", split, trials=None)
+    monkeypatch.setattr(tuning, "optuna_available", lambda: False)
+    with pytest.warns(RuntimeWarning, match="optuna is not installed"):
+        res = tuning.tune("item2vec", split, trials=3, space=space, strategy="optuna", fixed={"n_threads": 1})
+    assert res.strategy == "halving"
+
+
+def test_optuna_strategy_when_installed(split):
+    pytest.importorskip("optuna")
+    space = {"window": [1, 2, 3], "vector_size": [8, 16], "epochs": [1, 3]}
+    res = tuning.tune("item2vec", split, trials=4, space=space, strategy="optuna", fixed={"n_threads": 1})
+    assert res.strategy == "optuna" and {"config", "rung"} <= set(res.trials.columns)
+    assert 4 <= res.n_trials <= 8 and set(res.trials["config"]) == {0, 1, 2, 3}
+    assert res.best_params["epochs"] in (1, 3) and np.isfinite(res.best_score)
+
+
+def test_cli_tune_budget_json_best_params_refit(tmp_path, capsys, monkeypatch):
+    import json
+
+    from item2vec import cli
+    from item2vec.synthetic import make_synthetic
+
+    path = tmp_path / "tune.json"
+    code = cli.main(["tune", "--dataset", "synthetic", "--synthetic-users", "120", "--synthetic-items", "50",
+                     "--models", "item2vec", "--budget", "0.000001", "--strategy", "halving",
+                     "--space", "item2vec.epochs=1,3", "--space", "item2vec.vector_size=8,16",
+                     "--set", "item2vec.n_threads=1", "--output", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "item2vec halving" in out and "best settings:" in out
+    assert err.count("tune item2vec [halving] trial") == 1  # one progress line per evaluation
+    doc = json.loads(path.read_text())
+    assert doc["config"]["budget"] == 1e-6 and doc["config"]["strategy"] == "halving"
+    best = [r for r in doc["results"] if r["kind"] == "best"]
+    trials = [r for r in doc["results"] if r["kind"] == "trial"]
+    assert len(best) == 1 and len(trials) == 1 and best[0]["strategy"] == "halving"
+    assert best[0]["params"]["epochs"] == 1 and trials[0]["val_rung"] == 0  # budget gone after rung 0
+    model = Item2Vec(**best[0]["params"]).fit(make_synthetic(n_users=120, n_items=50, seed=0).interactions)
+    assert model.epochs == 1 and model.vector_size == best[0]["params"]["vector_size"]
+
+
+def test_val_subset_keeps_train_and_samples_val_users(split):
+    sub = tuning._val_subset(split, 30, seed=0)
+    assert sub.val["user"].nunique() == 30 and set(sub.val["user"]) <= set(split.val["user"])
+    assert sub.train is split.train and sub.test is split.test
+    assert tuning._val_subset(split, 30, seed=0).val.equals(sub.val)
+    assert tuning._val_subset(split, None, seed=0) is split

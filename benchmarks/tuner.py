@@ -1,0 +1,141 @@
+#!/usr/bin/env python
+"""The tuner at equal wall time: random search vs successive halving vs optuna, and tuned ALS.
+
+Protocol: leave-last-out split (validation = each user's second-to-last event, test =
+the last, full ranking). Every search fits on train and is scored on val by
+``--metric``; its best setting is refit on train+val and scored on test
+(``item2vec.tuning.test_score``), exactly what ``item2vec tune`` does. Per data set:
+
+(a) random search with ``--random-trials`` settings (20: today's ``item2vec tune``),
+    timed: T seconds (or, with ``--equal-budget S``, random search for S seconds);
+(b) successive halving on epochs (``strategy="halving"``) with ``budget=T``;
+(b') optuna TPE + successive-halving pruner (``strategy="optuna"``) with ``budget=T``;
+(c) ALS, random search over the wide grid with ``--als-trials`` settings.
+
+``--headline SECONDS`` instead runs what ``item2vec tune --budget SECONDS`` runs on each
+data set (item2vec with the default strategy, then ALS with ``--als-trials``) and
+prints test recall@10 of both and their ratio.
+
+Sequence files (``user item item ...`` per line, time order) are read by a small
+loader here (user, item, timestamp = position in the line).
+
+Examples
+--------
+    ITEM2VEC_DATA=/work/shared/datasets/movielens python benchmarks/tuner.py --datasets lastfm,ml-100k,toys
+    python benchmarks/tuner.py --headline 300 --datasets toys,lastfm,yelp
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import sys
+import time
+
+import pandas as pd
+
+from item2vec.splits import leave_last_out
+from item2vec.tuning import test_score, tune
+from item2vec.workflows import DEFAULT_MODEL_PARAMS
+
+SEQ_DIR = os.environ.get("ITEM2VEC_SEQUENTIAL", "/work/shared/datasets/sequential")
+UNIT = ""  # "cpu" with --cpu-clock
+SEQ_FILES = {"toys": "Toys_and_Games.txt", "yelp": "Yelp.txt", "lastfm": "LastFM.txt"}
+
+
+def load_sequences(path: str) -> pd.DataFrame:
+    """One user per line ``user item item ...`` -> rows (user, item, timestamp=position)."""
+    users, items, stamps = [], [], []
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            users += [parts[0]] * (len(parts) - 1)
+            items += parts[1:]
+            stamps += range(len(parts) - 1)
+    return pd.DataFrame({"user": users, "item": items, "timestamp": stamps})
+
+
+def load(name: str) -> pd.DataFrame:
+    if name in SEQ_FILES:
+        return load_sequences(os.path.join(SEQ_DIR, SEQ_FILES[name]))
+    from item2vec.datasets import load_dataset
+
+    return load_dataset(name).interactions
+
+
+def run_search(name: str, split, args, **kw) -> dict:
+    clock = time.process_time if args.cpu_clock else time.monotonic
+    res = tune(name, split, seed=args.seed, metric=args.metric, ks=(10,), n_threads=args.threads,
+               base=DEFAULT_MODEL_PARAMS.get(name, {}), progress=args.progress, clock=clock, **kw)
+    seconds = res.seconds  # in the budget's clock: wall, or this process's CPU seconds
+    scores = test_score(name, res.best_params, split, ks=(10,), seed=args.seed, n_threads=args.threads)
+    shown = {k: v for k, v in res.best_params.items() if k in res.space}
+    return {"model": name, "strategy": res.strategy, "evals": res.n_trials, "search_s": seconds,
+            f"val_{args.metric}": res.best_score, "test_recall@10": scores["recall@10"],
+            "test_ndcg@10": scores["ndcg@10"], "params": shown}
+
+
+def show(dataset: str, row: dict, label: str) -> None:
+    print(f"{dataset:8s} {label:22s} evals={row['evals']:4d} search={row['search_s']:7.1f}{UNIT}s "
+          f"val={row[next(k for k in row if k.startswith('val_'))]:.4f} "
+          f"test recall@10={row['test_recall@10']:.4f} ndcg@10={row['test_ndcg@10']:.4f}  {row['params']}",
+          flush=True)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--datasets", default="lastfm,ml-100k,toys")
+    p.add_argument("--random-trials", type=int, default=20)
+    p.add_argument("--als-trials", type=int, default=20, help="0: skip ALS")
+    p.add_argument("--strategies", default="halving,optuna")
+    p.add_argument("--headline", type=float, default=None, metavar="SECONDS")
+    p.add_argument("--equal-budget", type=float, default=None, metavar="SECONDS",
+                   help="(a) is random search for SECONDS (not --random-trials); (b) gets the time (a) took")
+    p.add_argument("--cpu-clock", action="store_true",
+                   help="budgets and times in this process's CPU seconds (equal work on a machine shared with "
+                        "other jobs; use with --threads 1), not wall-clock seconds")
+    p.add_argument("--metric", default="ndcg@10")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--progress", action="store_true", help="one stderr line per evaluation")
+    args = p.parse_args(argv)
+    global UNIT
+    UNIT = " cpu" if args.cpu_clock else ""
+    print(f"# {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC  command: python benchmarks/tuner.py "
+          + " ".join(argv if argv is not None else sys.argv[1:]), flush=True)
+    from item2vec.model import Item2Vec
+    from item2vec.synthetic import make_synthetic
+
+    # compile the numba kernels before any timed search (else random search pays for it)
+    Item2Vec(epochs=1, verbose=False, n_threads=args.threads).fit(make_synthetic(n_users=50, n_items=20).interactions)
+    for dataset in args.datasets.split(","):
+        split = leave_last_out(load(dataset))
+        print(f"# {dataset}: {split.train['user'].nunique()} users, {split.train['item'].nunique()} items, "
+              f"{len(split.train)} train events", flush=True)
+        if args.headline is not None:
+            i2v = run_search("item2vec", split, args, trials=None, budget=args.headline)
+            show(dataset, i2v, f"item2vec {i2v['strategy']} {args.headline:g}s")
+        else:
+            if args.equal_budget is None:
+                i2v = run_search("item2vec", split, args, trials=args.random_trials, strategy="random")
+                show(dataset, i2v, f"(a) random {args.random_trials}")
+            else:  # when 20 random trials take too long: random search for a fixed time instead
+                i2v = run_search("item2vec", split, args, trials=None, budget=args.equal_budget, strategy="random")
+                show(dataset, i2v, f"(a) random {args.equal_budget:g}s")
+            for strategy in args.strategies.split(","):
+                row = run_search("item2vec", split, args, trials=None, budget=i2v["search_s"], strategy=strategy)
+                show(dataset, row, f"(b) {strategy} {i2v['search_s']:.0f}s")
+        if args.als_trials < 1:  # ALS from another run (same seed and split give the same ALS)
+            continue
+        als = run_search("als", split, args, trials=args.als_trials, strategy="random")
+        show(dataset, als, f"(c) ALS random {args.als_trials}")
+        print(f"{dataset:8s} item2vec/ALS test recall@10 ratio (first item2vec row): "
+              f"{i2v['test_recall@10'] / als['test_recall@10']:.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
