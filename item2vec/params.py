@@ -105,8 +105,5 @@ def validate_params(params: dict[str, Any]) -> None:
                 raise ValueError(f"{name} must be {text}, got {name}={params[name]!r}")
     if params.get("min_alpha", 0) > params.get("alpha", math.inf):
         raise ValueError(f"min_alpha must be <= alpha, got min_alpha={params['min_alpha']!r} > alpha={params['alpha']!r}")
-    if params.get("backward_window") is not None and params.get("context") == "set":
-        raise ValueError(f"backward_window applies to context='window' only (context='set' uses every other item of a "
-                         f"sequence, unordered); got backward_window={params['backward_window']!r} with context='set'")
     if params.get("hard_negatives") == "group" and params.get("item_groups") is None:
         raise ValueError("hard_negatives='group' needs item_groups (a mapping item -> group or list of groups)")

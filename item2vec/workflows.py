@@ -25,9 +25,8 @@ SPLITS = ("leave-last-out", "temporal", "users")
 
 #: Hyperparameters ``evaluate``/``train``/``tune`` start from (``--set`` overrides them).
 DEFAULT_MODEL_PARAMS: dict[str, dict[str, Any]] = {
-    # tuned on the validation split of ml-100k and ml-latest-small (see README, "Results")
-    "item2vec": {"vector_size": 64, "window": 5, "epochs": 20, "negative": 5, "ns_exponent": 0.25, "sample": 1e-3,
-                 "scoring": "sgns", "history_length": 3},
+    # item2vec: the library defaults, chosen on the whole data panel (README, "Results")
+    "item2vec": {},
     "als": {"factors": 64, "iterations": 15, "regularization": 0.01},
 }
 

@@ -92,8 +92,6 @@ def _check_rows(model, ids, scores, histories, pad, exclude=()):
        n_exclude=st.integers(0, 3))
 def test_random_logs_and_hyperparameters(log, params, histories, as_str, k, n_exclude):
     log = _as_type(log, as_str)
-    if params["context"] == "set":
-        params = dict(params, backward_window=None)  # documented ValueError: set context has no direction
     try:
         model = _fit(log, params)
     except ValueError as e:  # documented: empty input or nothing left after min_count/min_length

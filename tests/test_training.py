@@ -41,9 +41,10 @@ def test_backward_window_must_be_none_or_an_int_at_least_0(value):
         Item2Vec(**FAST, backward_window=value).fit(sequences())
 
 
-def test_backward_window_with_set_context_is_refused():
-    with pytest.raises(ValueError, match="backward_window applies to context='window'"):
-        Item2Vec(**FAST, backward_window=0, context="set").fit(sequences())
+def test_backward_window_is_ignored_by_set_context():
+    a = Item2Vec(**FAST, backward_window=0, context="set").fit(sequences())
+    b = Item2Vec(**FAST, backward_window=None, context="set").fit(sequences())
+    assert np.array_equal(a.item_vectors_, b.item_vectors_)
 
 
 # ---------------------------------------------------------------------- state installed at the end
