@@ -29,6 +29,7 @@ HIST = [[3, 7, 11, 19, 23], [5, 2, 33], [40], [1, 2, 3, 4, 5, 36, 47, 58]]  # mi
 
 @pytest.mark.parametrize("rule", ["sgns", "cosine"])
 def test_history_decay_is_wired(model, rule):
+    model.set_params(history_decay=None, history_length=3)
     plain = model.recommend(HIST, k=8, scoring=rule)
     one = model.set_params(history_decay=1.0).recommend(HIST, k=8, scoring=rule)
     np.testing.assert_array_equal(one[0], plain[0])  # decay 1 is the plain mean

@@ -18,7 +18,7 @@ def sequences(n_seq=200, n_items=40, seed=0):
 # ---------------------------------------------------------------------- backward_window
 def test_backward_window_none_and_equal_to_window_train_the_same_vectors():
     data = sequences()
-    a = Item2Vec(**FAST, window=3).fit(data)
+    a = Item2Vec(**FAST, window=3, backward_window=None).fit(data)
     b = Item2Vec(**FAST, window=3, backward_window=3).fit(data)
     c = Item2Vec(**FAST, window=3, backward_window=0).fit(data)
     np.testing.assert_array_equal(a.item_vectors_, b.item_vectors_)
