@@ -93,7 +93,7 @@ def evaluate(
     if progress:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc=f"{type(model).__name__} {stage}", unit="batch")
+        starts = tqdm(starts, desc=f"{type(model).__name__} {stage}", unit="batch", disable=None)  # no bar off a terminal
     t0 = time.perf_counter()
     blocks = [_pad_width(_batch_ids(model, histories[s:s + batch_size], kmax), kmax) for s in starts]
     predict_seconds = time.perf_counter() - t0
