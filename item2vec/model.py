@@ -17,6 +17,8 @@ from ._kernels import corpus_blocks, no_hard_negatives, sgns_epoch, sigmoid_tabl
 from .model_io import ModelFileError, read_model, write_model
 from .params import validate_params
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
+from .ann import IndexMixin
+from .export import ExportMixin
 from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
 from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows, profiles
 from .sequences import Sequences, build_sequences
@@ -25,7 +27,7 @@ from .vocab import Vocabulary
 __all__ = ["Item2Vec", "NotFittedError"]
 
 
-class Item2Vec(RecommenderBase):
+class Item2Vec(IndexMixin, ExportMixin, RecommenderBase):
     """Item embeddings trained with skip-gram negative sampling (SGNS) on item sequences.
 
     All hyperparameters are keyword-only and stored unchanged; they are
@@ -354,7 +356,8 @@ class Item2Vec(RecommenderBase):
         scalar = is_scalar_id(item_ids)
         query = np.asarray([item_ids] if scalar else list(item_ids), dtype=object)
         idx = self.vocab_.encode(query) if on_unknown == "raise" else self.vocab_.lookup(query)
-        top, scores = cosine_neighbours(self._unit_vectors(), idx, min(k, len(self.vocab_)), self.vocab_.counts >= min_count)
+        found = self._index_similar(idx, min(k, len(self.vocab_)), self.vocab_.counts >= min_count)  # None: no index
+        top, scores = found if found is not None else cosine_neighbours(self._unit_vectors(), idx, min(k, len(self.vocab_)), self.vocab_.counts >= min_count)
         ids = self.vocab_.decode(top)
         return (ids[0], scores[0]) if scalar else (ids, scores)
 
@@ -369,7 +372,7 @@ class Item2Vec(RecommenderBase):
         meta = {"library_version": __version__, "params": params, "vocab_kind": self.vocab_.kind,
                 "loss_history": self.loss_history_, "n_tokens": int(getattr(self, "n_tokens_", 0))}
         arrays = {"item_vectors": self.item_vectors_, "context_vectors": self.context_vectors_, **self.vocab_.to_arrays()}
-        return str(write_model(path, arrays, meta))
+        return str(write_model(path, {**arrays, **self._index_arrays()}, {**meta, **self._index_meta()}))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Item2Vec":
@@ -383,6 +386,7 @@ class Item2Vec(RecommenderBase):
             vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta["vocab_kind"])
             model.n_tokens_ = int(meta.get("n_tokens", 0))
             model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], meta.get("loss_history", []))
+            model._restore_index(arrays, meta)  # the saved ANN index, if any (item2vec.ann)
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"{path}: model file is missing or has invalid fields: {e}") from e
         return model
