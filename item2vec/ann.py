@@ -256,7 +256,7 @@ class IndexMixin:
         ids = np.empty((n, k), dtype=np.int64)
         vals = np.empty((n, k), dtype=np.float32)
         sub_ptr = np.r_[0, np.cumsum(lengths[rows])]
-        sub_idx = indices if rows.size == n else np.concatenate([indices[indptr[r]:indptr[r + 1]] for r in rows])
+        sub_idx = indices  # empty histories hold no indices: the non-empty rows' indices are all of them
         X = self.item_vectors_ if space == "ip" else self._unit_vectors()
         Q = profiles(X, sub_ptr, sub_idx, self.history_length, self.history_decay)
         if space == "cosine":
