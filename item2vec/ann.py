@@ -332,7 +332,10 @@ class IndexMixin:
         for space in spec["spaces"]:
             if space not in SPACES:
                 raise ValueError(f"unknown index space {space!r}")
-            ix = faiss.deserialize_index(np.ascontiguousarray(arrays[f"ann_index_{space}"], dtype=np.uint8))
+            try:
+                ix = faiss.deserialize_index(np.ascontiguousarray(arrays[f"ann_index_{space}"], dtype=np.uint8))
+            except RuntimeError as e:
+                raise ValueError(f"the saved {space!r} index is not a readable faiss index: {e}") from e
             if ix.ntotal != len(self.vocab_) or ix.d != self.item_vectors_.shape[1]:
                 raise ValueError(f"the saved {space!r} index holds {ix.ntotal} vectors of dimension {ix.d}, "
                                  f"the model {len(self.vocab_)} of dimension {self.item_vectors_.shape[1]}")

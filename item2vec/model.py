@@ -356,8 +356,9 @@ class Item2Vec(IndexMixin, ExportMixin, RecommenderBase):
         scalar = is_scalar_id(item_ids)
         query = np.asarray([item_ids] if scalar else list(item_ids), dtype=object)
         idx = self.vocab_.encode(query) if on_unknown == "raise" else self.vocab_.lookup(query)
-        found = self._index_similar(idx, min(k, len(self.vocab_)), self.vocab_.counts >= min_count)  # None: no index
-        top, scores = found if found is not None else cosine_neighbours(self._unit_vectors(), idx, min(k, len(self.vocab_)), self.vocab_.counts >= min_count)
+        kk, allowed = min(k, len(self.vocab_)), self.vocab_.counts >= min_count
+        found = self._index_similar(idx, kk, allowed)  # the ANN index (item2vec.ann), None without one
+        top, scores = found if found is not None else cosine_neighbours(self._unit_vectors(), idx, kk, allowed)
         ids = self.vocab_.decode(top)
         return (ids[0], scores[0]) if scalar else (ids, scores)
 

@@ -154,3 +154,16 @@ def test_ivf_index_with_all_lists_probed_is_exact():
     exact = model.recommend(hist, 10)
     model.build_index("ivf", nlist=8, nprobe=8, train_size=30)
     same(model.recommend(hist, 10), exact)
+
+
+def test_damaged_index_bytes_raise_model_file_error(tmp_path):
+    from item2vec.model_io import ModelFileError, read_model, write_model
+
+    model = planted()
+    model.build_index("flat", spaces="cosine")
+    arrays, meta = read_model(model.save(tmp_path / "m.npz"))
+    arrays["ann_index_cosine"] = arrays["ann_index_cosine"][:40]
+    meta = {k: v for k, v in meta.items() if k not in ("checksums", "format", "format_version")}
+    path = write_model(tmp_path / "bad.npz", arrays, meta)
+    with pytest.raises(ModelFileError, match="cosine"):
+        Item2Vec.load(path)
