@@ -14,7 +14,7 @@ process:
 
 Example::
 
-    python benchmarks/ann.py --items 1000000 --histories 10000 --threads 2
+    python benchmarks/ann.py --items 1000000 --histories 10000 --threads 2 --spaces ip --M 16 --ef-construction 64 --ef 256 512 --exact-subset 1000
     python benchmarks/ann.py --quick
 """
 
@@ -85,8 +85,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--kind", default="hnsw")
     ap.add_argument("--M", type=int, default=16)
-    ap.add_argument("--ef-construction", type=int, default=100)
-    ap.add_argument("--ef", type=int, nargs="+", default=[64, 128])
+    ap.add_argument("--ef-construction", type=int, default=64)
+    ap.add_argument("--ef", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--spaces", nargs="+", default=["ip", "cosine"], help="ip: recommend; cosine: similar_items")
     ap.add_argument("--similar-queries", type=int, default=10_000)
     ap.add_argument("--exact-subset", type=int, default=None,
