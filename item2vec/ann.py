@@ -10,7 +10,8 @@ over context vectors of uneven norms was poor (0.53 at nprobe=16 on the same dat
 HNSW is the default. On 1M items x 64 dims (``benchmarks/ann.py``, 2 threads, one
 process) ``recommend`` for 10,000 histories ran at 53x the exact path's queries/s with
 recall@10 0.951 against the exact results (``ef=256``; 0.974 at 30x with ``ef=512``);
-the index took 146 s to build and 382 MiB.
+the index took 146 s to build and 382 MiB. ``similar_items`` for 10,000 items with the
+cosine index: 11.8x at recall@10 0.948 (``ef=256``, a separate, busier run).
 
 Two search spaces, matching the two exact scoring paths:
 
