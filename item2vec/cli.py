@@ -194,13 +194,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    target = model_output_path(args.output)  # fail before loading or training anything
+    if args.output is None and not args.dry_run:
+        raise CLIError("give the model file to write with --output MODEL.npz (or use --dry-run)")
+    target = None if args.dry_run else model_output_path(args.output)  # fail before loading or training anything
     overrides = parse_settings(args.set, ["item2vec"], default_model="item2vec")
     model_params(["item2vec"], overrides)  # fail on bad values before loading anything
     if args.data is None and args.dataset is None:
         raise CLIError("give the training data with --data FILE or --dataset NAME")
     data = _data_args(args, not args.quiet)
     params = model_params(["item2vec"], overrides, data)["item2vec"]
+    if args.dry_run:  # the cost of this fit, without running it (item2vec.cost)
+        from .cost import estimate
+        from .workflows import make_model
+
+        spec = make_model("item2vec", params, seed=args.seed, n_threads=args.threads, verbose=False).get_params()
+        print(estimate(data.interactions, **spec).summary())
+        return 0
     warm_for_timing(args.quiet, params)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -332,9 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train item2vec on an interaction log and save the model",
                        description="Train item2vec on all interactions of --data/--dataset and save a .npz model.")
     _add_data_options(p, "or --data FILE")
-    p.add_argument("--output", "-o", required=True, metavar="MODEL.npz", help="model file to write")
+    p.add_argument("--output", "-o", metavar="MODEL.npz", help="model file to write (required unless --dry-run)")
     p.add_argument("--set", action="extend", nargs="+", metavar="PARAM=VALUE",
                    help="item2vec hyperparameters, one or more per --set, repeatable (e.g. --set window=3 epochs=40)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the training pairs, memory and estimated wall time of this fit, and exit")
     _add_run_options(p)
     p.set_defaults(func=cmd_train)
 

@@ -26,7 +26,7 @@ import numpy as np
 from .scoring import chunked_topk, mask_rows, normalize_rows, profiles
 from .sequences import Sequences
 
-__all__ = ["DECAY_GRID", "FALLBACK_DECAY", "Holdout", "withhold_last", "choose_decay"]
+__all__ = ["DECAY_GRID", "FALLBACK_DECAY", "Holdout", "withhold_last", "training_split", "choose_decay"]
 
 #: Decays tried by ``history_decay="auto"`` (weight of the item at age ``a`` is ``decay ** a``).
 DECAY_GRID = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
@@ -99,6 +99,16 @@ def withhold_last(seqs: Sequences, seed: int, max_held: int = MAX_HELD, max_shar
     starts = seqs.offsets[picked]
     pos = np.arange(indptr[-1]) - np.repeat(indptr[:-1], hist_len) + np.repeat(starts, hist_len)
     return train, Holdout(indptr, seqs.items[pos].astype(np.int32), targets)
+
+
+def training_split(seqs: Sequences, history_decay: object, seed: int) -> tuple[Sequences, Holdout | None]:
+    """What ``fit`` trains on: all of ``seqs``, or for ``history_decay="auto"`` the rest after :func:`withhold_last`.
+
+    ``seed`` is the fit's resolved seed; the holdout's sample derives from it.
+    """
+    if history_decay != "auto":
+        return seqs, None
+    return withhold_last(seqs, seed=seed % (2**63 - 1) + 1)
 
 
 def choose_decay(item_vectors: np.ndarray, context_vectors: np.ndarray, holdout: Holdout, *,

@@ -10,11 +10,13 @@ import pandas as pd
 
 from .model_io import load_estimator, save_estimator
 from .params import validate_params
+from .ann import IndexMixin
+from .export import ExportMixin
 from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
 from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows, profiles
 from ._kernels import make_settings
 from .hard_negatives import LEGACY_PARAMS, as_strategy
-from .holdout import FALLBACK_DECAY, choose_decay, withhold_last
+from .holdout import FALLBACK_DECAY, choose_decay, training_split
 from .sequences import Sequences, build_sequences
 from .training import check_callbacks, resolve_seed, thread_count, train
 from .vocab import Vocabulary
@@ -22,7 +24,7 @@ from .vocab import Vocabulary
 __all__ = ["Item2Vec", "NotFittedError"]
 
 
-class Item2Vec(RecommenderBase):
+class Item2Vec(IndexMixin, ExportMixin, RecommenderBase):
     """Item embeddings trained with skip-gram negative sampling (SGNS) on item sequences.
 
     All hyperparameters are keyword-only and stored unchanged; they are
@@ -261,10 +263,8 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         settings = make_settings(self.window, None if self.context == "set" else self.backward_window, self.shrink_windows, self.context == "set",
                                  self.max_set_contexts, self.negative, self.shared_negatives)
 
-        held = None
-        if self.history_decay == "auto":
-            seqs_all = seqs
-            seqs, held = withhold_last(seqs, seed=seed % (2**63 - 1) + 1)
+        seqs_all = seqs
+        seqs, held = training_split(seqs, self.history_decay, seed)
 
         def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:
             before = self._fitted_state()
@@ -361,7 +361,9 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         scalar = is_scalar_id(item_ids)
         query = np.asarray([item_ids] if scalar else list(item_ids), dtype=object)
         idx = self.vocab_.encode(query) if on_unknown == "raise" else self.vocab_.lookup(query)
-        top, scores = cosine_neighbours(self._unit_vectors(), idx, min(k, len(self.vocab_)), self.vocab_.counts >= min_count)
+        kk, allowed = min(k, len(self.vocab_)), self.vocab_.counts >= min_count
+        found = self._index_similar(idx, kk, allowed)  # the ANN index (item2vec.ann), None without one
+        top, scores = found if found is not None else cosine_neighbours(self._unit_vectors(), idx, kk, allowed)
         ids = self.vocab_.decode(top)
         return (ids[0], scores[0]) if scalar else (ids, scores)
 

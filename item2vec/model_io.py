@@ -319,7 +319,7 @@ def save_estimator(model: Any, path: str | os.PathLike) -> str:
             "loss_history": [float(x) for x in model.loss_history_], "n_tokens": int(getattr(model, "n_tokens_", 0)),
             "history_decay_": getattr(model, "history_decay_", None)}
     arrays = {"item_vectors": model.item_vectors_, "context_vectors": model.context_vectors_, **model.vocab_.to_arrays()}
-    return str(write_model(path, arrays, meta))
+    return str(write_model(path, {**arrays, **model._index_arrays()}, {**meta, **model._index_meta()}))
 
 
 def load_estimator(cls: Any, path: str | os.PathLike) -> Any:
@@ -343,6 +343,7 @@ def load_estimator(cls: Any, path: str | os.PathLike) -> Any:
         model.n_tokens_ = n_tokens
         model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], losses)
         model.history_decay_ = None if decay is None else float(decay)
+        model._restore_index(arrays, meta)  # the saved ANN index, if any (item2vec.ann)
     except KeyError as e:
         raise ModelFileError(f"{path}: model file is missing the field or array {e}") from e
     except Exception as e:  # noqa: BLE001 - any inconsistency of a damaged file is a ModelFileError

@@ -112,6 +112,11 @@ class RecommenderBase:
         """Context held around a query (e.g. BLAS thread limits); none by default."""
         return nullcontext()
 
+    def _index_topk(self, indptr: np.ndarray, indices: np.ndarray, k: int, exclude: np.ndarray | None,
+                    filter_seen: bool, block: Callable[[int, int], np.ndarray], options: dict[str, Any]) -> Any:
+        """Top-``k`` ``(ids, scores)`` from an ANN index (same filtering), or None for the exact path (the default)."""
+        return None
+
     def _check_fitted(self) -> None:
         if not hasattr(self, self._fitted_attr):
             name = type(self).__name__
@@ -184,7 +189,8 @@ class RecommenderBase:
             return S
 
         with self._query_context():
-            top, scores = chunked_topk(len(batch), V, min(k, V), block)
+            found = self._index_topk(indptr, indices, min(k, V), ex, filter_seen, block, options)
+            top, scores = found if found is not None else chunked_topk(len(batch), V, min(k, V), block)
         ids = self.vocab_.decode(top)
         return (ids[0], scores[0]) if single else (ids, scores)
 

@@ -1,0 +1,74 @@
+"""item2vec.cost.estimate and `item2vec train --dry-run`: pairs against real fits, memory, time within a factor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from item2vec import Item2Vec
+from item2vec.cli import main
+from item2vec.cost import estimate, expected_pairs
+
+
+def corpus(n: int = 1500, seed: int = 0) -> list:
+    rng = np.random.default_rng(seed)
+    return [list(rng.zipf(1.4, rng.integers(2, 40)) % 800) for _ in range(n)]
+
+
+def test_expected_pairs_small_cases():
+    # L=5, w=2: the centers have 2, 3, 4, 3, 2 contexts
+    assert expected_pairs([5], window=2, shrink_windows=False, context="window", max_set_contexts=20) == 14
+    # shrinking: mean over w=1 (8 pairs) and w=2 (14)
+    assert expected_pairs([5], window=2, shrink_windows=True, context="window", max_set_contexts=20) == 11
+    assert expected_pairs([5, 1, 0], window=9, shrink_windows=False, context="window", max_set_contexts=20) == 20
+    assert expected_pairs([30], window=5, shrink_windows=False, context="set", max_set_contexts=20) == 30 * 20
+
+
+def test_pairs_equal_a_deterministic_fit_exactly():
+    data = corpus()
+    params = dict(sample=0, shrink_windows=False, window=3, epochs=2, n_threads=1, random_state=0, verbose=False)
+    est = estimate(data, calibration_seconds=0, **params)
+    model = Item2Vec(**params).fit(data)
+    assert est.total_pairs == model.n_pairs_
+    assert est.updates_per_epoch == est.pairs_per_epoch * 6
+    assert est.n_items == len(model.vocab_) and est.n_tokens == model.n_tokens_
+    assert est.vector_bytes == model.item_vectors_.nbytes + model.context_vectors_.nbytes
+
+
+@pytest.mark.parametrize("params", [dict(), dict(context="set", max_set_contexts=5), dict(sample=1e-2, window=8)])
+def test_pairs_match_a_real_fit_in_expectation(params):
+    data = corpus()
+    params = dict(epochs=3, n_threads=1, random_state=0, verbose=False, **params)
+    est = estimate(data, calibration_seconds=0, **params)
+    model = Item2Vec(**params).fit(data)
+    assert est.total_pairs == pytest.approx(model.n_pairs_, rel=0.03)
+    assert np.isnan(est.estimated_seconds)
+
+
+def test_time_estimate_within_a_generous_factor():
+    data = corpus(3000)
+    params = dict(epochs=5, n_threads=1, random_state=0, verbose=False)
+    est = estimate(data, calibration_seconds=1.0, **params)
+    model = Item2Vec(**params).fit(data)
+    training = est.estimated_seconds - est.preparation_seconds
+    assert est.pairs_per_second > 0 and est.calibration_pairs > 0
+    assert model.training_seconds_ / 5 < training < model.training_seconds_ * 5
+
+
+def test_errors_name_the_value():
+    with pytest.raises(ValueError, match="calibration_seconds=-1"):
+        estimate(corpus(10), calibration_seconds=-1)
+    with pytest.raises(ValueError, match="window"):
+        estimate(corpus(10), window=0)
+
+
+def test_cli_dry_run_prints_the_estimate_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc = main(["train", "--dataset", "synthetic", "--synthetic-users", "200", "--synthetic-items", "100",
+               "--dry-run", "--threads", "1", "--quiet", "--set", "epochs=3"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "pairs per epoch" in out and "3 epochs" in out and "estimated wall time" in out
+    assert not list(tmp_path.iterdir())
+    assert main(["train", "--dataset", "synthetic", "--synthetic-users", "50", "--quiet"]) != 0
+    assert "--output" in capsys.readouterr().err
