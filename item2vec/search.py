@@ -16,7 +16,7 @@ for the multi-fidelity strategies and ``None`` for random search.
 * :func:`optuna_search` is the same schedule with the settings proposed by optuna's
   TPE sampler and stopped by its successive-halving pruner (needs ``optuna``,
   not a dependency of item2vec:
-  ``pip install optuna``).
+  ``pip install "item2vec[tune]"``).
 
 Measured at equal time against 20 random trials (``benchmarks/tuner.py``, see
 benchmarks/README.md): successive halving won on LastFM and Toys and tied on ml-100k
