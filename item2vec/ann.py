@@ -51,6 +51,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .scoring import chunked_topk, cosine_neighbours, normalize_rows, profiles
+from .validation import check_int
 
 __all__ = ["KINDS", "SPACES", "ItemIndex", "IndexMixin", "import_faiss"]
 
@@ -88,9 +89,7 @@ def _omp_threads(faiss: Any, threads: int | None) -> Iterator[None]:
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {name}={value!r}")
-    return int(value)
+    return check_int(name, value, low)
 
 
 def _options(kind: Any, options: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .recommender import RecommenderBase
+from .validation import is_int, is_real
 from .vocab import Vocabulary, as_id_array
 
 __all__ = ["PopularityRecommender", "ALSRecommender", "ItemCosineRecommender"]
@@ -198,13 +199,13 @@ class ALSRecommender(_BaseRecommender):
     def _check_params(self) -> None:
         for name, minimum in (("factors", 1), ("iterations", 1), ("num_threads", 0)):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+            if not is_int(v) or v < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
         for name, v, ok in (
             ("regularization", self.regularization, lambda x: x >= 0),
             ("alpha", self.alpha, lambda x: x > 0),
         ):
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v) or not ok(v):
+            if not is_real(v) or not ok(v):
                 bound = ">= 0" if name == "regularization" else "> 0"
                 raise ValueError(f"{name} must be a finite number {bound}, got {v!r}")
         if self.use_gpu:
@@ -269,7 +270,7 @@ class ItemCosineRecommender(_BaseRecommender):
 
     def _check_params(self) -> None:
         v = self.k_neighbors
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+        if v is not None and (not is_int(v) or v < 1):
             raise ValueError(f"k_neighbors must be None or an integer >= 1, got {v!r}")
 
     def _fit_model(self) -> None:

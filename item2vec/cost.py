@@ -35,6 +35,7 @@ from .holdout import training_split
 from .sampling import keep_probabilities
 from .sequences import Sequences
 from .training import resolve_seed
+from .validation import is_real
 
 __all__ = ["CostEstimate", "estimate", "expected_pairs"]
 
@@ -170,8 +171,7 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
     from .model import Item2Vec
     from .params import validate_params
 
-    if isinstance(calibration_seconds, bool) or not isinstance(calibration_seconds, (int, float)) \
-            or not np.isfinite(calibration_seconds) or calibration_seconds < 0:
+    if not is_real(calibration_seconds) or calibration_seconds < 0:
         raise ValueError(f"calibration_seconds must be a number >= 0, got calibration_seconds={calibration_seconds!r}")
     model = Item2Vec(**params)
     validate_params(model.get_params())

@@ -25,6 +25,7 @@ import pandas as pd
 from .base import Recommender
 from .metrics import METRICS, _check_ks, ranking_metrics
 from .splits import Split, leave_last_out, temporal_split, user_split
+from .validation import is_int
 
 __all__ = [
     "evaluate", "compare", "format_table",
@@ -76,7 +77,7 @@ def evaluate(
         )
     if not isinstance(split, Split):
         raise TypeError(f"split must be an item2vec.splits.Split, got {type(split).__name__}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     ks = _check_ks(ks, 1 << 62)
     kmax = max(ks)

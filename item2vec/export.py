@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .validation import check_int
+
 __all__ = ["ExportMixin", "VECTOR_KINDS"]
 
 VECTOR_KINDS = ("item", "context")
@@ -56,8 +58,7 @@ class ExportMixin:
             import pyarrow.parquet as pq
         except ImportError as e:
             raise ImportError("export_parquet needs pyarrow: pip install pyarrow") from e
-        if isinstance(row_group_size, bool) or not isinstance(row_group_size, (int, np.integer)) or row_group_size < 1:
-            raise ValueError(f"row_group_size must be an integer >= 1, got row_group_size={row_group_size!r}")
+        check_int("row_group_size", row_group_size, 1)
         W, V, D = self.item_vectors_, len(self.vocab_), self.item_vectors_.shape[1]
 
         def column(X: np.ndarray) -> Any:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from numbers import Integral, Real
 from typing import Any, Callable, Union
 
 import numpy as np
@@ -42,6 +41,7 @@ import pandas as pd
 from ._draws import HardNegatives
 from .mining import cooccurrence_counts, item_sequence_index, mine_neighbors, mined_candidates, mining_pool
 from .sequences import Sequences, stable_group_order
+from .validation import int_rule, is_real, optional_rule
 from .vocab import Vocabulary
 
 __all__ = ["GroupNegatives", "MinedNegatives", "as_strategy", "strategy_to_json", "strategy_from_json",
@@ -123,14 +123,17 @@ def _check(owner: str, name: str, value: Any, rule: str, ok: bool) -> None:
         raise ValueError(f"{owner} {name} must be {rule}, got {name}={value!r}")
 
 
-def _is_int(v: Any, lo: int) -> bool:
-    return isinstance(v, Integral) and not isinstance(v, bool) and v >= lo
+def _check_int(owner: str, name: str, value: Any, lo: int, optional: bool = False) -> None:
+    rule = optional_rule(int_rule(lo)) if optional else int_rule(lo)
+    text = rule(value)  # None when allowed, else "an integer >= lo" (item2vec.validation)
+    if text is not None:
+        _check(owner, name, value, text, False)
 
 
 def _check_ratio_start(owner: str, ratio: Any, start: Any) -> None:
     _check(owner, "ratio", ratio, "a real number in [0, 1]",
-           isinstance(ratio, Real) and not isinstance(ratio, bool) and 0.0 <= ratio <= 1.0)
-    _check(owner, "start", start, "an integer >= 0", _is_int(start, 0))
+           is_real(ratio) and 0.0 <= ratio <= 1.0)
+    _check_int(owner, "start", start, 0)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -211,11 +214,10 @@ class MinedNegatives:
     start: int = 1
 
     def __post_init__(self) -> None:
-        _check("MinedNegatives", "k", self.k, "an integer >= 1", _is_int(self.k, 1))
-        _check("MinedNegatives", "every", self.every, "an integer >= 1", _is_int(self.every, 1))
-        _check("MinedNegatives", "pool", self.pool, "None or an integer >= 1", self.pool is None or _is_int(self.pool, 1))
-        _check("MinedNegatives", "cooccurrence_threshold", self.cooccurrence_threshold, "an integer >= 0",
-               _is_int(self.cooccurrence_threshold, 0))
+        _check_int("MinedNegatives", "k", self.k, 1)
+        _check_int("MinedNegatives", "every", self.every, 1)
+        _check_int("MinedNegatives", "pool", self.pool, 1, optional=True)
+        _check_int("MinedNegatives", "cooccurrence_threshold", self.cooccurrence_threshold, 0)
         _check_ratio_start("MinedNegatives", self.ratio, self.start)
 
     def sampler(self, seqs: Sequences, ns_exponent: float) -> Provider | None:

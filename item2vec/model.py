@@ -19,6 +19,7 @@ from .hard_negatives import LEGACY_PARAMS, as_strategy
 from .holdout import FALLBACK_DECAY, choose_decay, training_split
 from .sequences import Sequences, build_sequences
 from .training import check_callbacks, resolve_seed, thread_count, train
+from .validation import check_int
 from .vocab import Vocabulary
 
 __all__ = ["Item2Vec", "NotFittedError"]
@@ -355,8 +356,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         """
         self._check_fitted()
         k = check_k(k)
-        if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-            raise ValueError(f"min_count must be an integer >= 1, got min_count={min_count!r}")
+        check_int("min_count", min_count, 1)
         check_on_unknown(on_unknown)
         scalar = is_scalar_id(item_ids)
         query = np.asarray([item_ids] if scalar else list(item_ids), dtype=object)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .scoring import check_on_unknown, chunked_topk, encode_histories, mask_rows
+from .validation import is_int
 
 __all__ = ["RecommenderBase", "NotFittedError", "as_batch", "check_k"]
 
@@ -42,7 +43,7 @@ def is_scalar_id(x: Any) -> bool:
 
 def check_k(k: Any) -> int:
     """``k`` as an int, or ``ValueError`` naming it."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
+    if not is_int(k) or k <= 0:
         raise ValueError(f"k must be a positive integer, got k={k!r}")
     return int(k)
 

@@ -35,6 +35,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .validation import check_int
+
 __all__ = ["Budget", "BudgetExceeded", "STRATEGIES", "halving_rungs", "random_search",
            "successive_halving", "optuna_search", "optuna_available"]
 
@@ -87,8 +89,7 @@ def halving_rungs(resources: Iterable[int], eta: int = 3) -> list[int]:
     values = sorted({int(r) for r in resources})
     if not values or values[0] < 1:
         raise ValueError(f"halving needs epoch values >= 1, got {values!r}")
-    if isinstance(eta, bool) or not isinstance(eta, (int, np.integer)) or eta < 2:
-        raise ValueError(f"eta must be an integer >= 2, got eta={eta!r}")
+    check_int("eta", eta, 2)
     lo, hi = values[0], values[-1]
     rungs = [lo]
     while rungs[-1] * eta < hi:

@@ -24,6 +24,7 @@ from ._kernels import (Corpus, HardNegatives, Settings, Tables, all_finite, corp
                        no_hard_negatives, sgns_epoch, sigmoid_tables)
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 from .sequences import Sequences
+from .validation import is_int
 
 __all__ = ["Trained", "train", "initial_vectors", "resolve_seed", "thread_count", "check_callbacks"]
 
@@ -52,7 +53,7 @@ def resolve_seed(random_state: Any) -> int:
         return int(np.random.default_rng().integers(1, 2**63 - 1))
     if isinstance(rs, np.random.Generator):
         return int(rs.integers(1, 2**63 - 1))
-    if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or not 0 <= rs < 2**64:
+    if not is_int(rs) or not 0 <= rs < 2**64:
         raise ValueError(f"random_state must be None, an integer in [0, 2**64) or a numpy Generator, "
                          f"got random_state={rs!r}")
     return int(rs)

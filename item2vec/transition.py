@@ -11,23 +11,19 @@ recommendation: cheap, strong on session data, blind to long-range taste.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from .baselines import _BaseRecommender
+from .validation import check_int, is_real
 
 __all__ = ["TransitionRecommender"]
 
 #: Popularity breaks ties and fills the list below this fraction of a row's smallest
 #: positive transition score, so it never outranks an observed transition.
 _POP_SHARE = 1e-3
-
-
-def _is_int(v: Any) -> bool:
-    return not isinstance(v, bool) and isinstance(v, (int, np.integer))
 
 
 class TransitionRecommender(_BaseRecommender):
@@ -84,13 +80,11 @@ class TransitionRecommender(_BaseRecommender):
 
     def _check_params(self) -> None:
         for name in ("window", "history_length"):
-            v = getattr(self, name)
-            if not _is_int(v) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {name}={v!r}")
+            check_int(name, getattr(self, name), 1)
         if not isinstance(self.distance_weighting, (bool, np.bool_)):
             raise ValueError(f"distance_weighting must be True or False, got {self.distance_weighting!r}")
         v = self.history_decay
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not (0 < v <= 1):
+        if not is_real(v) or not (0 < v <= 1):
             raise ValueError(f"history_decay must be a number in (0, 1], got history_decay={v!r}")
 
     def fit(self, interactions: pd.DataFrame) -> TransitionRecommender:

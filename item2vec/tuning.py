@@ -36,6 +36,7 @@ from .search import STRATEGIES, Budget, BudgetExceeded, halving_rungs, optuna_av
 from .search import random_search, successive_halving
 from .splits import Split
 from .transition import TransitionRecommender
+from .validation import is_int
 
 __all__ = [
     "MODEL_NAMES", "SEARCH_SPACES", "TuneResult", "make_model", "check_model_params",
@@ -329,7 +330,7 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         Seconds source for ``budget`` (default :func:`time.monotonic`).
     """
     _check_name(model_name)
-    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1):
+    if trials is not None and (not is_int(trials) or trials < 1):
         raise ValueError(f"trials must be a positive integer or None, got {trials!r}")
     if trials is None and budget is None:
         raise ValueError("tune needs trials or a budget (or both); got trials=None and budget=None")

@@ -66,3 +66,22 @@ def test_parameter_table_refuses(name, value):
 def test_parameter_table_accepts():
     validate_params({"window": np.int64(2), "shrink_windows": np.bool_(True), "session_gap": "30min",
                      "user_col": 0, "time_col": None, "context": np.str_("set"), "alpha": np.float32(0.1)})
+
+
+def test_no_hand_written_bool_then_type_checks_outside_the_validation_module():
+    """``isinstance(v, bool) or not isinstance(v, ...)`` belongs in item2vec.validation only."""
+    import pathlib
+    import re
+
+    import item2vec
+
+    package = pathlib.Path(item2vec.__file__).parent
+    pattern = re.compile(r"isinstance\(\s*[\w.\[\]]+\s*,\s*bool\s*\)\s*(?:\\\s*)?or\s+not\s+isinstance\(")
+    offenders = [
+        f"{path.name}:{text[:m.start()].count(chr(10)) + 1}"
+        for path in sorted(package.glob("*.py")) if path.name != "validation.py"
+        for text in [path.read_text(encoding="utf-8")]
+        for m in pattern.finditer(text)
+    ]
+    assert len(list(package.glob("*.py"))) > 10  # walked the real package
+    assert offenders == [], f"use item2vec.validation (is_int / is_real / check_int ...) instead: {offenders}"
