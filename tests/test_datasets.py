@@ -196,7 +196,7 @@ def server(monkeypatch):
     hits: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             hits.append(self.path)
             body = files.get(self.path)
             if body is None:
