@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .baselines import _BaseRecommender
+from .baselines import InteractionRecommender
 
 __all__ = ["TransitionRecommender"]
 
@@ -30,7 +30,7 @@ def _is_int(v: Any) -> bool:
     return not isinstance(v, bool) and isinstance(v, (int, np.integer))
 
 
-class TransitionRecommender(_BaseRecommender):
+class TransitionRecommender(InteractionRecommender):
     """Next-item transition counts with a popularity fallback.
 
     Fit: each user's events are put in time order (stable sort on ``timestamp``
@@ -68,7 +68,7 @@ class TransitionRecommender(_BaseRecommender):
 
     Notes
     -----
-    Built on :class:`item2vec.baselines._BaseRecommender` for ``fit``'s input checks,
+    Built on :class:`item2vec.baselines.InteractionRecommender` for ``fit``'s input checks,
     vocabulary and popularity, and for ``get_params``; it plugs into the shared query
     pipeline through ``_scorer`` (which sees each history in time order), so
     ``recommend``, ``recommend_frame``, filtering, exclusion and the popularity
