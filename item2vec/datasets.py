@@ -39,7 +39,7 @@ from .synthetic import SyntheticData, make_synthetic
 
 __all__ = [
     "MovieLens", "SyntheticData", "DatasetNotFoundError", "ChecksumError", "CHECKSUMS",
-    "MOVIELENS_NAMES", "DATASET_NAMES", "default_data_dir", "fetch_movielens",
+    "MOVIELENS_NAMES", "DATASET_NAMES", "default_data_dir", "fetch_movielens", "stream_download",
     "load_movielens", "genre_map", "load_interactions", "load_dataset", "make_synthetic",
 ]
 
