@@ -10,8 +10,6 @@
 * gensim: a lazy import with a clear message, and :class:`GensimSGNS`, a
   recommender that trains gensim ``Word2Vec(sg=1, hs=0)`` on exactly the
   sequences item2vec would build and scores with item2vec's scoring code;
-* evaluation fallback: a minimal leave-last-out split with recall@k / NDCG@k,
-  used by ``quality.py`` only if ``item2vec.evaluation`` is unavailable;
 * formatting: medians, mean ± std and markdown tables.
 """
 
@@ -147,7 +145,6 @@ def run_worker(script: str, job: dict[str, Any], env: dict[str, str] | None = No
 def require_gensim():
     """Import gensim lazily, with an actionable message when it is missing."""
     try:
-        import gensim  # noqa: F401
         from gensim.models import Word2Vec
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise SystemExit(
@@ -341,43 +338,6 @@ class GensimSGNS:
     def recommend(self, histories, k: int = 10, *, filter_seen: bool = True, on_unknown: str = "raise"):
         return self.shell_.recommend(histories, k, filter_seen=filter_seen, on_unknown=on_unknown,
                                      scoring=self.scoring)
-
-
-# ---------------------------------------------------------------------------- evaluation fallback
-def simple_leave_last_out(df):
-    """Minimal leave-last-out: each user's last event (by timestamp, stable) is the target.
-
-    Users with a single event stay in training and are not evaluated; targets
-    whose item does not occur in training are dropped (no model can rank them).
-    Returns ``train_df, histories, targets`` (targets: one raw item per user).
-    """
-    import pandas as pd
-
-    codes, _ = pd.factorize(df["user"])
-    order = np.lexsort((np.arange(len(df)), df["timestamp"].to_numpy(), codes))
-    sdf = df.iloc[order]
-    c = codes[order]
-    last = np.r_[c[1:] != c[:-1], True]
-    first = np.r_[True, c[1:] != c[:-1]]
-    is_test = last & ~first
-    train, test = sdf.loc[~is_test], sdf.loc[is_test]
-    test = test[test["item"].isin(pd.unique(train["item"]))]
-    groups = dict(tuple(train.groupby("user", sort=False)["item"]))
-    histories = [groups[u].to_numpy() for u in test["user"].to_numpy()]
-    return train, histories, test["item"].to_numpy()
-
-
-def simple_recall_ndcg(recs: np.ndarray, targets: np.ndarray, k: int = 10) -> tuple[float, float]:
-    """Mean recall@k and NDCG@k for one target per user.
-
-    recall = 1 if the target is in the top k (denominator = 1 target);
-    NDCG = 1 / log2(rank + 1) for the target's 1-based rank <= k, else 0.
-    """
-    hits = recs[:, :k] == np.asarray(targets).reshape(-1, 1)
-    found = hits.any(axis=1)
-    rank = hits.argmax(axis=1) + 1
-    ndcg = np.where(found, 1.0 / np.log2(rank + 1.0), 0.0)
-    return float(found.mean()), float(ndcg.mean())
 
 
 # ---------------------------------------------------------------------------- formatting

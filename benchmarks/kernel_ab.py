@@ -43,7 +43,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+import _common as C
 
 SETTINGS = C.SGNS_SETTINGS
 RENAMED = {"_atomics": "_intrinsics"}  # modules of item2vec renamed since older revisions

@@ -32,55 +32,30 @@ import os
 import sys
 import time
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+import _common as C
 
 K = 10
 
 
 class _Evaluator:
-    """Leave-last-out evaluation through item2vec.evaluation, or the fallback in _common."""
+    """Leave-last-out evaluation of one data set through ``item2vec.evaluation``."""
 
-    def __init__(self, df, which: str = "auto"):
-        self.kind = None
-        if which in ("auto", "library"):
-            try:
-                from item2vec.evaluation import evaluate
-                from item2vec.splits import leave_last_out
+    def __init__(self, df):
+        from item2vec.splits import leave_last_out
 
-                self._evaluate = evaluate
-                self.split = leave_last_out(df, n_val=0, n_test=1, min_train=1)
-                self.kind = "library"
-                self.train = self.split.fit_data("test")
-                self.n_targets = len(self.split.test)
-                self.n_dropped = int(self.split.n_dropped.get("test_cold_items", 0))
-            except ImportError as e:
-                if which == "library":
-                    raise
-                print(f"# item2vec.evaluation unavailable ({e}); using the fallback in benchmarks/_common.py")
-        if self.kind is None:
-            self.kind = "fallback"
-            self.train, self.histories, self.targets = C.simple_leave_last_out(df)
-            self.n_targets = len(self.targets)
-            self.n_dropped = int(df["user"].nunique() - self.n_targets)
+        self.split = leave_last_out(df, n_val=0, n_test=1, min_train=1)
+        self.train = self.split.fit_data("test")
+        self.n_targets = len(self.split.test)
+        self.n_dropped = int(self.split.n_dropped.get("test_cold_items", 0))
 
     def __call__(self, model, fit: bool) -> tuple[float, float, float]:
         """(recall@10, ndcg@10, fit seconds) of ``model``."""
-        if self.kind == "library":
-            r = self._evaluate(model, self.split, ks=(K,), stage="test", fit=fit)
-            return r[f"recall@{K}"], r[f"ndcg@{K}"], r["fit_seconds"]
-        fit_s = float("nan")
-        if fit:
-            t0 = time.perf_counter()
-            model.fit(self.train)
-            fit_s = time.perf_counter() - t0
-        recs = np.concatenate([model.recommend(self.histories[a:a + 1024], k=K, filter_seen=True,
-                                               on_unknown="ignore")[0]
-                               for a in range(0, len(self.histories), 1024)])
-        rec, ndcg = C.simple_recall_ndcg(recs, self.targets, K)
-        return rec, ndcg, fit_s
+        from item2vec.evaluation import evaluate
+
+        r = evaluate(model, self.split, ks=(K,), stage="test", fit=fit)
+        return r[f"recall@{K}"], r[f"ndcg@{K}"], r["fit_seconds"]
 
 
 def main(argv=None) -> int:
@@ -99,12 +74,11 @@ def main(argv=None) -> int:
                    help="last n history items form the profile, both libraries (default 3; 'none' = all)")
     p.add_argument("--threads", type=int, default=1, help="training threads for both (1 = reproducible)")
     p.add_argument("--no-als", action="store_true", help="skip the ALS reference rows")
-    p.add_argument("--evaluator", default="auto", choices=["auto", "library", "fallback"],
-                   help="item2vec.evaluation (library) or the minimal version in _common.py (fallback)")
     args = p.parse_args(argv)
 
     C.require_gensim()
     from item2vec import Item2Vec
+    from item2vec.scoring import SCORING_RULES
 
     datasets = (args.datasets or ("ml-100k" if args.quick else "ml-100k,ml-latest-small")).split(",")
     seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
@@ -122,10 +96,10 @@ def main(argv=None) -> int:
     results: dict[tuple[str, str, str], list[tuple[float, float, float]]] = {}
     for name in datasets:
         df = C.load_movielens_frame(name)
-        ev = _Evaluator(df, args.evaluator)
+        ev = _Evaluator(df)
         print(f"\n== {name}: {len(df):,} events, {df['user'].nunique():,} users, {df['item'].nunique():,} items; "
               f"train {len(ev.train):,} events, {ev.n_targets:,} test users "
-              f"({ev.n_dropped} cold-item targets dropped); evaluator: {ev.kind}", flush=True)
+              f"({ev.n_dropped} cold-item targets dropped)", flush=True)
         print(f"{'model':<9} {'seed':>4} {'scoring':<7} {'recall@10':>9} {'ndcg@10':>8} {'fit s':>6}", flush=True)
         for seed in seeds:
             models = {
@@ -133,7 +107,7 @@ def main(argv=None) -> int:
                 "gensim": C.GensimSGNS(**hp, workers=args.threads, seed=seed),
             }
             for label, model in models.items():
-                for i, rule in enumerate(("sgns", "cosine")):
+                for i, rule in enumerate(SCORING_RULES):
                     model.scoring = rule
                     rec, ndcg, fit_s = ev(model, fit=(i == 0))
                     if i == 0:

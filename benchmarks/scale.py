@@ -43,7 +43,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+import _common as C
 
 
 def _stage_peak(state: dict) -> float:
@@ -116,7 +116,7 @@ def _worker(job: dict) -> dict:
     # repeat the fit until it has run for --min-fit-seconds (at most 10 fits).
     fits = fit_repeatedly(seqs, job["min_fit_seconds"])
     prefix_fits = before + prefix_seconds_per_token()
-    del prefix_seqs
+    prefix_seqs = None  # free the prefix before the next stage
     out["pairs"] = fits[-1][3]
     out["fit_runs"] = [f[0] for f in fits]
     out["fit_seconds"] = float(np.median([f[0] for f in fits]))

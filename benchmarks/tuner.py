@@ -16,8 +16,8 @@ the last, full ranking). Every search fits on train and is scored on val by
 data set (item2vec with the default strategy, then ALS with ``--als-trials``) and
 prints test recall@10 of both and their ratio.
 
-Sequence files (``user item item ...`` per line, time order) are read by a small
-loader here (user, item, timestamp = position in the line).
+Data sets are loaded by name with ``item2vec.datasets.load_dataset`` (the sequence
+sets through ``item2vec.seqdata``: found from ``$ITEM2VEC_DATA``, its ``../sequential``).
 
 Examples
 --------
@@ -39,31 +39,16 @@ from item2vec.splits import leave_last_out
 from item2vec.tuning import test_score, tune
 from item2vec.workflows import DEFAULT_MODEL_PARAMS
 
-SEQ_DIR = os.environ.get("ITEM2VEC_SEQUENTIAL", "/work/shared/datasets/sequential")
 UNIT = ""  # "cpu" with --cpu-clock
-SEQ_FILES = {"toys": "Toys_and_Games.txt", "yelp": "Yelp.txt", "lastfm": "LastFM.txt"}
-
-
-def load_sequences(path: str) -> pd.DataFrame:
-    """One user per line ``user item item ...`` -> rows (user, item, timestamp=position)."""
-    users, items, stamps = [], [], []
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) < 2:
-                continue
-            users += [parts[0]] * (len(parts) - 1)
-            items += parts[1:]
-            stamps += range(len(parts) - 1)
-    return pd.DataFrame({"user": users, "item": items, "timestamp": stamps})
 
 
 def load(name: str) -> pd.DataFrame:
-    if name in SEQ_FILES:
-        return load_sequences(os.path.join(SEQ_DIR, SEQ_FILES[name]))
+    """Interactions of a data set by name (``item2vec.datasets.load_dataset``: MovieLens,
+    and toys/yelp/lastfm/diginetica through ``item2vec.seqdata``); never downloads.
+    ``$ITEM2VEC_SEQUENTIAL``, if set, is the data folder searched first."""
     from item2vec.datasets import load_dataset
 
-    return load_dataset(name).interactions
+    return load_dataset(name, data_dir=os.environ.get("ITEM2VEC_SEQUENTIAL"), download=False).interactions
 
 
 def run_search(name: str, split, args, **kw) -> dict:

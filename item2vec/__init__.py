@@ -8,10 +8,10 @@ Public names: :class:`Item2Vec`, :func:`build_sequences`, :class:`Sequences`,
 
 __version__ = "0.1.0"
 
-from .hard_negatives import GroupNegatives, MinedNegatives  # noqa: E402
-from .model import Item2Vec, NotFittedError  # noqa: E402
-from .model_io import ModelFileError  # noqa: E402
-from .sequences import Sequences, build_sequences  # noqa: E402
-from .vocab import Vocabulary  # noqa: E402
+from .hard_negatives import GroupNegatives, MinedNegatives
+from .model import Item2Vec, NotFittedError
+from .model_io import ModelFileError
+from .sequences import Sequences, build_sequences
+from .vocab import Vocabulary
 
 __all__ = ["Item2Vec", "NotFittedError", "GroupNegatives", "MinedNegatives", "ModelFileError", "Sequences", "build_sequences", "Vocabulary", "__version__"]

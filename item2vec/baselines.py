@@ -6,7 +6,7 @@
 * :class:`ItemCosineRecommender` -- item-item cosine similarity on the binary
   user-item matrix.
 
-All three share :class:`_BaseRecommender` (the item vocabulary and the binary
+All three share :class:`InteractionRecommender` (the item vocabulary and the binary
 user x item matrix), which queries through the one pipeline of
 :class:`item2vec.recommender.RecommenderBase` that ``Item2Vec`` uses too:
 encoding of query histories (unknown items), filtering of seen items, the
@@ -29,7 +29,7 @@ from .recommender import RecommenderBase
 from .validation import is_int, is_real
 from .vocab import Vocabulary, as_id_array
 
-__all__ = ["PopularityRecommender", "ALSRecommender", "ItemCosineRecommender"]
+__all__ = ["InteractionRecommender", "PopularityRecommender", "ALSRecommender", "ItemCosineRecommender"]
 
 
 def _binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
@@ -42,7 +42,7 @@ def _binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> s
     return mat
 
 
-class _BaseRecommender(RecommenderBase):
+class InteractionRecommender(RecommenderBase):
     """Shared fit machinery on top of :class:`~item2vec.recommender.RecommenderBase`.
 
     A new baseline subclasses this, sets its hyperparameters in a keyword-only
@@ -75,7 +75,7 @@ class _BaseRecommender(RecommenderBase):
         return f"{type(self).__name__}({args})"
 
     # ------------------------------------------------------------------ fit
-    def fit(self, interactions: pd.DataFrame) -> "_BaseRecommender":
+    def fit(self, interactions: pd.DataFrame) -> "InteractionRecommender":
         """Fit on a DataFrame with columns ``user`` and ``item`` (other columns ignored).
 
         The DataFrame is not modified. Returns ``self``.
@@ -120,7 +120,7 @@ class _BaseRecommender(RecommenderBase):
         return score
 
 
-class PopularityRecommender(_BaseRecommender):
+class PopularityRecommender(InteractionRecommender):
     """Recommend the most frequent training items.
 
     ``score(i) = number of training events of item i`` (repeated events of a user
@@ -134,7 +134,7 @@ class PopularityRecommender(_BaseRecommender):
         return np.broadcast_to(self.popularity_, history.shape)
 
 
-class ALSRecommender(_BaseRecommender):
+class ALSRecommender(InteractionRecommender):
     """Implicit-feedback ALS (Hu, Koren & Volinsky 2008) via ``implicit``.
 
     The model is fitted on the binary user x item matrix ``P`` with
@@ -245,7 +245,7 @@ class ALSRecommender(_BaseRecommender):
         return threadpool_limits(1, "blas")
 
 
-class ItemCosineRecommender(_BaseRecommender):
+class ItemCosineRecommender(InteractionRecommender):
     """Item-item cosine similarity on the binary user x item matrix ``P``.
 
     ``sim(i, j) = |U_i ∩ U_j| / sqrt(|U_i| |U_j|)`` for ``i != j`` (``U_i``: training

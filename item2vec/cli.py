@@ -20,12 +20,13 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from . import __version__  # noqa: E402
-from .cli_model import cmd_recommend, cmd_similar, cmd_warmup, warm_for_timing  # noqa: E402
-from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError  # noqa: E402
-from .model_io import ModelFileError  # noqa: E402
-from .tuning import MODEL_NAMES, output_rows, parse_metric, settable_params  # noqa: E402
-from .workflows import (  # noqa: E402
+from . import __version__
+from .cli_model import cmd_recommend, cmd_similar, cmd_warmup, warm_for_timing
+from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError
+from .model_io import ModelFileError
+from .scoring import SCORING_RULES
+from .tuning import MODEL_NAMES, output_rows, parse_metric, settable_params
+from .workflows import (
     DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, load_data, make_split, model_output_path,
     model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
     run_tune, write_results,
@@ -361,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--history", required=True, metavar="ID,ID,...", help="item ids, oldest first")
             p.add_argument("--ignore-unknown", action="store_true", help="drop history items the model does not know")
-            p.add_argument("--scoring", choices=("sgns", "cosine"), default=None,
+            p.add_argument("--scoring", choices=SCORING_RULES, default=None,
                            help="scoring rule (default: the model's)")
         p.add_argument("--k", type=_positive_int, default=10, help="number of items (default: 10)")
         p.add_argument("--dataset", type=_dataset_type, default=None, metavar="NAME",

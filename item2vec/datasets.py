@@ -39,7 +39,7 @@ from .synthetic import SyntheticData, make_synthetic
 
 __all__ = [
     "MovieLens", "SyntheticData", "DatasetNotFoundError", "ChecksumError", "CHECKSUMS",
-    "MOVIELENS_NAMES", "DATASET_NAMES", "default_data_dir", "fetch_movielens",
+    "MOVIELENS_NAMES", "DATASET_NAMES", "default_data_dir", "fetch_movielens", "stream_download",
     "load_movielens", "genre_map", "load_interactions", "load_dataset", "make_synthetic",
 ]
 
@@ -211,6 +211,57 @@ def _describe(roots: list[tuple[Path, str]]) -> str:
     return ", ".join(f"{p} ({label}{'' if p.is_dir() else '; does not exist'})" for p, label in roots)
 
 
+def stream_download(url: str, fd: int, *, desc: str, size_hint: int | None, progress: bool, missing: str,
+                    how_to_fix: str) -> tuple[str, int]:
+    """Stream ``url`` into the open file descriptor ``fd`` (closed on return) in 1 MiB chunks.
+
+    Shared by :func:`fetch_movielens` and :func:`item2vec.seqdata.fetch_file`; the caller
+    owns the temporary file behind ``fd``, its checksum test and its move into place.
+
+    Parameters
+    ----------
+    url : str
+        What to download.
+    fd : int
+        A file descriptor open for writing (``tempfile.mkstemp``); it is closed.
+    desc : str
+        Label of the progress bar.
+    size_hint : int or None
+        Bar total when the server sends no ``Content-Length``.
+    progress : bool
+        Show a tqdm progress bar.
+    missing, how_to_fix : str
+        Start and end of the error message: ``"{missing} and could not be downloaded
+        from {url}: {reason}. To fix: {how_to_fix}."``.
+
+    Returns
+    -------
+    (str, int)
+        The SHA-256 (hex) of the body and its size in bytes.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        The server cannot be reached, times out or answers with an error.
+    """
+    digest, size = hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
+            total = int(resp.headers.get("Content-Length") or 0) or size_hint
+            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
+                      disable=not progress) as bar:
+                while chunk := resp.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as err:
+        reason = getattr(err, "reason", None) or err
+        raise DatasetNotFoundError(f"{missing} and could not be downloaded from {url}: {reason}. "
+                                   f"To fix: {how_to_fix}.") from err
+    return digest.hexdigest(), size
+
+
 def _download(canon: str, root: Path, progress: bool, looked: str) -> Path:
     """Download ``canon`` into the data root ``root`` (created only when it is the default cache)."""
     root.mkdir(parents=True, exist_ok=True)
@@ -219,23 +270,9 @@ def _download(canon: str, root: Path, progress: bool, looked: str) -> Path:
     fd, tmp_name = tempfile.mkstemp(dir=root, prefix=f".{canon}-", suffix=".zip.part")
     tmp_zip, tmp_dir = Path(tmp_name), None
     try:
-        digest, size = hashlib.sha256(), 0
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
-                total = int(resp.headers.get("Content-Length") or 0) or expected_size
-                with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                          desc=f"{canon}.zip", disable=not progress) as bar:
-                    while chunk := resp.read(1 << 20):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        size += len(chunk)
-                        bar.update(len(chunk))
-        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as err:
-            reason = getattr(err, "reason", None) or err
-            raise DatasetNotFoundError(
-                f"MovieLens {canon!r} is not on disk (looked in {looked}) and could not be downloaded "
-                f"from {url}: {reason}. To fix: {_HOW_TO_FIX}.") from err
-        actual = digest.hexdigest()
+        actual, size = stream_download(url, fd, desc=f"{canon}.zip", size_hint=expected_size, progress=progress,
+                                       missing=f"MovieLens {canon!r} is not on disk (looked in {looked})",
+                                       how_to_fix=_HOW_TO_FIX)
         if expected_sha is None:
             warnings.warn(f"no SHA-256 is recorded for {canon}.zip; downloaded {size} bytes from {url} "
                           f"without verification (sha256 {actual})", stacklevel=2)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Recommender
-from .metrics import METRICS, _check_ks, ranking_metrics
+from .metrics import METRICS, check_ks, ranking_metrics
 from .splits import Split, leave_last_out, temporal_split, user_split
 from .validation import is_int
 
@@ -79,7 +79,7 @@ def evaluate(
         raise TypeError(f"split must be an item2vec.splits.Split, got {type(split).__name__}")
     if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    ks = _check_ks(ks, 1 << 62)
+    ks = check_ks(ks, 1 << 62)
     kmax = max(ks)
     train = split.fit_data(stage)
     users, histories, targets = split.queries(stage)
@@ -158,7 +158,7 @@ def compare(
     """
     if not models:
         raise ValueError("models is empty; give at least one {name: model}")
-    ks = _check_ks(ks, 1 << 62)
+    ks = check_ks(ks, 1 << 62)
     rows = {name: evaluate(model, split, ks=ks, stage=stage, **kwargs) for name, model in models.items()}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 from .validation import is_int
 
-__all__ = ["encode_ids", "hit_matrix", "per_user_metrics", "ranking_metrics", "coverage", "METRICS"]
+__all__ = ["check_ks", "encode_ids", "hit_matrix", "per_user_metrics", "ranking_metrics", "coverage", "METRICS"]
 
 #: Per-user metric names, in report order (coverage is a catalogue-level metric).
 METRICS = ("recall", "ndcg", "hit", "mrr")
@@ -57,7 +57,27 @@ def _as_recs(recs: Any) -> np.ndarray:
     return arr
 
 
-def _check_ks(ks: int | Iterable[int], width: int) -> tuple[int, ...]:
+def check_ks(ks: int | Iterable[int], width: int) -> tuple[int, ...]:
+    """Validate metric cut-offs and return them as a tuple of ``int``.
+
+    Parameters
+    ----------
+    ks : int or iterable of int
+        One cut-off or several; each must be an integer >= 1.
+    width : int
+        The largest allowed cut-off (the number of recommendations per user;
+        callers without a limit pass a huge number).
+
+    Returns
+    -------
+    tuple of int
+        The cut-offs in the order given.
+
+    Raises
+    ------
+    ValueError
+        If ``ks`` is empty, a cut-off is not a positive integer, or one exceeds ``width``.
+    """
     ks_t = (ks,) if is_int(ks) else tuple(ks)
     if not ks_t:
         raise ValueError("ks must contain at least one cut-off")
@@ -183,7 +203,7 @@ def per_user_metrics(
         target), plus ``"n_targets"`` -> ``|T_u|``.
     """
     hits, n_t = hit_matrix(recs, targets, pad=pad)
-    ks = _check_ks(ks, hits.shape[1])
+    ks = check_ks(ks, hits.shape[1])
     has = n_t > 0
     disc = 1.0 / np.log2(np.arange(2, hits.shape[1] + 2))
     cum_disc = np.concatenate([[0.0], np.cumsum(disc)])
@@ -220,7 +240,7 @@ def coverage(
         Restrict the union to these users.
     """
     recs = _as_recs(recs)
-    ks = _check_ks(ks, recs.shape[1])
+    ks = check_ks(ks, recs.shape[1])
     pad = _default_pad(recs) if pad is None else pad
     if rows is not None:
         recs = recs[rows]
@@ -274,7 +294,7 @@ def ranking_metrics(
     """
     per_user = per_user_metrics(recs, targets, ks, pad=pad)
     has = per_user["n_targets"] > 0
-    ks = _check_ks(ks, np.asarray(recs).shape[1])
+    ks = check_ks(ks, np.asarray(recs).shape[1])
     out: dict[str, float] = {}
     for k in ks:
         for name in METRICS:

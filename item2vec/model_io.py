@@ -280,7 +280,7 @@ def read_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
         raise
     except (PermissionError, IsADirectoryError) as e:
         raise ModelFileError(f"{path} cannot be read: {e.strerror or e}") from e
-    except Exception as e:  # noqa: BLE001 - whatever a damaged file triggers, the caller gets one error type
+    except Exception as e:  # whatever a damaged file triggers, the caller gets one error type
         raise ModelFileError(f"{path} is not a readable item2vec model file (truncated or corrupt?): "
                              f"{type(e).__name__}: {e}") from e
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
@@ -346,6 +346,6 @@ def load_estimator(cls: Any, path: str | os.PathLike) -> Any:
         model._restore_index(arrays, meta)  # the saved ANN index, if any (item2vec.ann)
     except KeyError as e:
         raise ModelFileError(f"{path}: model file is missing the field or array {e}") from e
-    except Exception as e:  # noqa: BLE001 - any inconsistency of a damaged file is a ModelFileError
+    except Exception as e:  # any inconsistency of a damaged file is a ModelFileError
         raise ModelFileError(f"{path}: model file has invalid fields: {e}") from e
     return model

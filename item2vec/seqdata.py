@@ -29,20 +29,15 @@ checked against :data:`SHA256` and moved atomically into ``<data_dir or cache>/<
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import json
 import os
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from . import datasets as _datasets
 from .datasets import ChecksumError, DatasetNotFoundError
@@ -333,21 +328,8 @@ def fetch_file(filename: str, group: str, dest_dir: PathLike | None = None, prog
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{filename}-", suffix=".part")
     tmp = Path(tmp_name)
     try:
-        digest, size = hashlib.sha256(), 0
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp, \
-                    tqdm(total=int(resp.headers.get("Content-Length") or 0) or None, unit="B", unit_scale=True,
-                         desc=filename, disable=not progress) as bar:
-                while chunk := resp.read(1 << 20):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-                    bar.update(len(chunk))
-        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as err:
-            reason = getattr(err, "reason", None) or err
-            raise DatasetNotFoundError(f"{filename} is not on disk and could not be downloaded from {url}: "
-                                       f"{reason}. To fix: {_HOW_TO_FIX}.") from err
-        actual = digest.hexdigest()
+        actual, size = _datasets.stream_download(url, fd, desc=filename, size_hint=None, progress=progress,
+                                                 missing=f"{filename} is not on disk", how_to_fix=_HOW_TO_FIX)
         if actual != SHA256[filename]:
             raise ChecksumError(f"checksum mismatch for {url}: expected sha256 {SHA256[filename]}, got {actual} "
                                 f"({size} bytes); the download was deleted. Retry, or {_HOW_TO_FIX}.")

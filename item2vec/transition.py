@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .baselines import _BaseRecommender
+from .baselines import InteractionRecommender
 from .validation import check_int, is_real
 
 __all__ = ["TransitionRecommender"]
@@ -26,7 +26,7 @@ __all__ = ["TransitionRecommender"]
 _POP_SHARE = 1e-3
 
 
-class TransitionRecommender(_BaseRecommender):
+class TransitionRecommender(InteractionRecommender):
     """Next-item transition counts with a popularity fallback.
 
     Fit: each user's events are put in time order (stable sort on ``timestamp``
@@ -64,7 +64,7 @@ class TransitionRecommender(_BaseRecommender):
 
     Notes
     -----
-    Built on :class:`item2vec.baselines._BaseRecommender` for ``fit``'s input checks,
+    Built on :class:`item2vec.baselines.InteractionRecommender` for ``fit``'s input checks,
     vocabulary and popularity, and for ``get_params``; it plugs into the shared query
     pipeline through ``_scorer`` (which sees each history in time order), so
     ``recommend``, ``recommend_frame``, filtering, exclusion and the popularity

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .baselines import ALSRecommender, ItemCosineRecommender, PopularityRecommender
 from .evaluation import evaluate
-from .metrics import METRICS, _check_ks
+from .metrics import METRICS, check_ks
 from .model import Item2Vec
 from .params import validate_params
 from .search import STRATEGIES, Budget, BudgetExceeded, halving_rungs, optuna_available, optuna_search
@@ -336,7 +336,7 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         raise ValueError("tune needs trials or a budget (or both); got trials=None and budget=None")
     mname, mk = parse_metric(metric)
     metric = f"{mname}@{mk}"
-    ks = tuple(sorted(set(_check_ks(ks, 1 << 62)) | {mk}))
+    ks = tuple(sorted(set(check_ks(ks, 1 << 62)) | {mk}))
     fixed = dict(fixed or {})
     base = dict(base or {})
     space = {k: list(v) for k, v in (SEARCH_SPACES[model_name] if space is None else space).items() if k not in fixed}

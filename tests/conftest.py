@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import socket
+import threading
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 
@@ -49,3 +53,39 @@ def isolated(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(ds, "default_data_dir", lambda: cache)
     monkeypatch.setenv("ITEM2VEC_MOVIELENS_URL", closed_port_url())
     return cache
+
+
+@contextlib.contextmanager
+def file_server(key: Callable[[str], str] = lambda path: path) -> Iterator[tuple[dict, list, str]]:
+    """A local HTTP server on 127.0.0.1: yields ``(files, hits, base_url)``.
+
+    A GET of ``path`` answers ``files[key(path)]`` (bytes, with its Content-Length) or
+    404; ``hits`` lists every path asked for. The server stops on exit.
+    """
+    files: dict[str, bytes] = {}
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            body = files.get(key(self.path))
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield files, hits, f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import file_server
 
 from item2vec import datasets as ds
 from item2vec.synthetic import make_synthetic
@@ -192,34 +191,9 @@ def _zip_of(folder: Path, top: str) -> bytes:
 @pytest.fixture
 def server(monkeypatch):
     """A local HTTP server: ``files`` maps URL paths to bytes; ``hits`` counts GETs."""
-    files: dict[str, bytes] = {}
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            hits.append(self.path)
-            body = files.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("ITEM2VEC_MOVIELENS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/ml/")
-    try:
+    with file_server() as (files, hits, base):
+        monkeypatch.setenv("ITEM2VEC_MOVIELENS_URL", f"{base}/ml/")
         yield files, hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 def test_download_extract_load_then_cached(tmp_path, server, isolated, monkeypatch):

@@ -41,7 +41,7 @@ def test_popularity_end_to_end_hand_computed(small_log):
     }
     for key, value in expected.items():
         assert res[key] == pytest.approx(value), key
-    assert res["fit_seconds"] >= 0 and res["predict_seconds"] >= 0
+    assert res["fit_seconds"] > 0 and res["predict_seconds"] > 0  # both stages were timed
 
 
 def _synthetic(seed=0, n_users=120, n_items=40, n_events=1500):

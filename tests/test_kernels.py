@@ -236,7 +236,8 @@ def test_shared_negatives_weight_by_context_count():
     assert out[True][2] == out[False][2] == 6  # same positive pairs
     assert np.isfinite(out[True][0]).all() and not np.array_equal(out[True][0], out[False][0])
     # loss is on the same scale: m-weighted shared negatives stand for m per-pair negatives
-    assert 0.5 < out[True][3] / out[False][3] < 2.0
+    # (measured 1.040 for this seed; without the m weighting the shared loss drops well below)
+    assert 0.95 < out[True][3] / out[False][3] < 1.15, (out[True][3], out[False][3])
 
 
 @njit(parallel=True)

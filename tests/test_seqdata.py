@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import closed_port_url
+from conftest import closed_port_url, file_server
 
 from item2vec import datasets
 from item2vec import seqdata as sd
@@ -152,34 +150,9 @@ def test_data_dir_first_and_not_found_message(tmp_path, offline):
 @pytest.fixture
 def server(monkeypatch):
     """A local HTTP server for the sequential source: ``files`` maps names to bytes."""
-    files: dict[str, bytes] = {}
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits.append(self.path)
-            body = files.get(self.path.rsplit("/", 1)[-1])
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("ITEM2VEC_SEQUENTIAL_URL", f"http://127.0.0.1:{httpd.server_address[1]}/data/")
-    try:
+    with file_server(key=lambda path: path.rsplit("/", 1)[-1]) as (files, hits, base):
+        monkeypatch.setenv("ITEM2VEC_SEQUENTIAL_URL", f"{base}/data/")
         yield files, hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 def test_download_verified_then_cached(offline, server, monkeypatch):
