@@ -39,8 +39,8 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
-from . import datasets as _datasets
-from .datasets import ChecksumError, DatasetNotFoundError
+from . import fetch as _fetch
+from .fetch import ChecksumError, DatasetNotFoundError
 
 __all__ = [
     "SEQUENCE_DATASETS",
@@ -291,7 +291,7 @@ def _roots(data_dir: PathLike | None) -> list[Path]:
     roots = [Path(data_dir)] if data_dir is not None else []
     if os.environ.get("ITEM2VEC_DATA"):
         roots.append(Path(os.environ["ITEM2VEC_DATA"]))
-    return roots + [_datasets.default_data_dir()]
+    return roots + [_fetch.default_data_dir()]
 
 
 def find_file(filename: str, group: str, data_dir: PathLike | None = None) -> Path | None:
@@ -320,7 +320,7 @@ def fetch_file(filename: str, group: str, dest_dir: PathLike | None = None, prog
     """
     base, env = SOURCES[group]
     url = f"{os.environ.get(env, base).rstrip('/')}/{_REMOTE_NAMES.get(filename, filename)}"
-    folder = (Path(dest_dir) if dest_dir is not None else _datasets.default_data_dir()) / group
+    folder = (Path(dest_dir) if dest_dir is not None else _fetch.default_data_dir()) / group
     target = folder / filename
     if target.is_file():
         return target
@@ -328,7 +328,7 @@ def fetch_file(filename: str, group: str, dest_dir: PathLike | None = None, prog
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{filename}-", suffix=".part")
     tmp = Path(tmp_name)
     try:
-        actual, size = _datasets.stream_download(url, fd, desc=filename, size_hint=None, progress=progress,
+        actual, size = _fetch.stream_download(url, fd, desc=filename, size_hint=None, progress=progress,
                                                  missing=f"{filename} is not on disk", how_to_fix=_HOW_TO_FIX)
         if actual != SHA256[filename]:
             raise ChecksumError(f"checksum mismatch for {url}: expected sha256 {SHA256[filename]}, got {actual} "

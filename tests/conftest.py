@@ -47,10 +47,12 @@ def closed_port_url() -> str:
 def isolated(tmp_path, monkeypatch) -> Path:
     """No test sees the user's data, writes to the repo cache or reaches the internet; returns the empty cache."""
     from item2vec import datasets as ds
+    from item2vec import fetch
 
     cache = tmp_path / "cache"
     monkeypatch.delenv("ITEM2VEC_DATA", raising=False)
     monkeypatch.setattr(ds, "default_data_dir", lambda: cache)
+    monkeypatch.setattr(fetch, "default_data_dir", lambda: cache)
     monkeypatch.setenv("ITEM2VEC_MOVIELENS_URL", closed_port_url())
     return cache
 

@@ -142,7 +142,9 @@ def test_default_data_dir(tmp_path, monkeypatch):
     repo = Path(ds.__file__).resolve().parent.parent
     if (repo / "pyproject.toml").is_file() and (repo / "datasets").is_dir():
         assert ds.default_data_dir() == repo / "datasets"
-    monkeypatch.setattr(ds, "__file__", str(tmp_path / "site" / "item2vec" / "datasets.py"))
+    from item2vec import fetch
+
+    monkeypatch.setattr(fetch, "__file__", str(tmp_path / "site" / "item2vec" / "fetch.py"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert ds.default_data_dir() == tmp_path / "xdg" / "item2vec"
     monkeypatch.delenv("XDG_CACHE_HOME")
