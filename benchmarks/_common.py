@@ -329,7 +329,7 @@ class GensimSGNS:
         order = np.array([model.wv.key_to_index[t] for t in table.tolist()], dtype=np.int64)
         shell = Item2Vec.from_vectors(seqs.vocab.ids, model.wv.vectors[order], model.syn1neg[order],
                                       counts=seqs.vocab.counts, scoring=self.scoring,
-                                      history_length=self.history_length, verbose=False)
+                                      history_length=self.history_length, history_decay=None, verbose=False)
         self.model_ = model
         self.shell_ = shell
         self.vocab_ = seqs.vocab

@@ -86,6 +86,7 @@ def main(argv=None) -> int:
     hp = dict(vector_size=args.vector_size, window=args.window, negative=args.negative, sample=args.sample,
               ns_exponent=args.ns_exponent, epochs=epochs, alpha=0.025, min_alpha=1e-4, min_count=1,
               history_length=args.history_length)
+    symmetric = dict(backward_window=None, history_decay=None)  # item2vec as gensim trains and scores: symmetric window
     import item2vec
 
     print(f"# quality  {_dt.date.today()}  item2vec {item2vec.__version__}, gensim {C.gensim_version()}, "
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
         print(f"{'model':<9} {'seed':>4} {'scoring':<7} {'recall@10':>9} {'ndcg@10':>8} {'fit s':>6}", flush=True)
         for seed in seeds:
             models = {
-                "item2vec": Item2Vec(**hp, n_threads=args.threads, random_state=seed, verbose=False),
+                "item2vec": Item2Vec(**hp, **symmetric, n_threads=args.threads, random_state=seed, verbose=False),
                 "gensim": C.GensimSGNS(**hp, workers=args.threads, seed=seed),
             }
             for label, model in models.items():

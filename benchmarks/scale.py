@@ -93,7 +93,8 @@ def _worker(job: dict) -> dict:
         fits: list[tuple[float, float, float, int]] = []
         while not fits or (sum(f[0] for f in fits) < min_seconds and len(fits) < 10):
             model = Item2Vec(vector_size=64, window=5, negative=5, ns_exponent=0.75, sample=1e-3, min_count=1,
-                             epochs=1, n_threads=threads, random_state=0, verbose=False)
+                             epochs=1, n_threads=threads, random_state=0, verbose=False,
+                             backward_window=None, history_decay=None)
             t0, c0 = time.perf_counter(), time.process_time()
             model.fit(sequences)
             fits.append((time.perf_counter() - t0, time.process_time() - c0, float(model.training_seconds_),

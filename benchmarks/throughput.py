@@ -87,7 +87,8 @@ def _worker(job: dict) -> dict:
         out["prep_seconds"] = time.perf_counter() - t0
         model = Item2Vec(vector_size=setting["vector_size"], window=setting["window"], negative=setting["negative"],
                          ns_exponent=NS_EXPONENT, sample=setting["sample"], min_count=1, epochs=epochs,
-                         alpha=ALPHA, min_alpha=MIN_ALPHA, n_threads=threads, random_state=0, verbose=False)
+                         alpha=ALPHA, min_alpha=MIN_ALPHA, n_threads=threads, random_state=0, verbose=False,
+                         backward_window=None, history_decay=None)  # gensim's symmetric window, no holdout
         t0, c0 = time.perf_counter(), time.process_time()
         model.fit(seqs)
         out["train_seconds"] = time.perf_counter() - t0
