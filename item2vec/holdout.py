@@ -7,7 +7,7 @@ items best (recall@10, seen items filtered, the model's scoring rule). The
 chosen value is ``history_decay_``; no second fit is made.
 
 Why: the best decay is a property of the data (measured on the data panel,
-``benchmarks/README.md``): Amazon Toys wants fast decay (0.3, the last item
+README, "What decided the defaults"): Amazon Toys wants fast decay (0.3, the last item
 matters most), Yelp and LastFM slow decay (0.8-0.9, long-range taste) and
 MovieLens sits in between. A held-out slice of the *training* sequences whose
 targets were never trained on finds the right region; the sequences' own last
