@@ -18,13 +18,13 @@ by ``fit`` (scikit-learn style); fitted attributes end with ``_``.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .params import HyperParameters
 from .recommender import RecommenderBase
 from .validation import is_int, is_real
 from .vocab import Vocabulary, as_id_array
@@ -42,7 +42,7 @@ def _binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> s
     return mat
 
 
-class InteractionRecommender(RecommenderBase):
+class InteractionRecommender(HyperParameters, RecommenderBase):
     """Shared fit machinery on top of :class:`~item2vec.recommender.RecommenderBase`.
 
     A new baseline subclasses this, sets its hyperparameters in a keyword-only
@@ -65,11 +65,6 @@ class InteractionRecommender(RecommenderBase):
     """
 
     # ------------------------------------------------------------------ params
-    def get_params(self) -> dict[str, Any]:
-        """The hyperparameters given to ``__init__``."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
-
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .model_io import load_estimator, save_estimator
-from .params import validate_params
+from .params import HyperParameters, validate_params
 from .ann import IndexMixin
 from .export import ExportMixin
 from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
@@ -25,7 +25,7 @@ from .vocab import Vocabulary
 __all__ = ["Item2Vec", "NotFittedError"]
 
 
-class Item2Vec(IndexMixin, ExportMixin, RecommenderBase):
+class Item2Vec(HyperParameters, IndexMixin, ExportMixin, RecommenderBase):
     """Item embeddings trained with skip-gram negative sampling (SGNS) on item sequences.
 
     All hyperparameters are keyword-only and stored unchanged; they are
@@ -193,27 +193,6 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.mine_pool = mine_pool
         self.verbose = verbose
         self.callbacks = callbacks
-
-    # ------------------------------------------------------------------ sklearn-style params
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyperparameters as a dict (scikit-learn convention)."""
-        import inspect
-
-        return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
-
-    def set_params(self, **params: Any) -> "Item2Vec":
-        """Set hyperparameters by name; unknown names raise ``ValueError``."""
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise ValueError(f"unknown parameter {k!r}; valid parameters: {sorted(valid)}")
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = type(self)().get_params()
-        changed = {k: v for k, v in self.get_params().items() if not (v is defaults[k] or (type(v) is type(defaults[k]) and v == defaults[k]))}
-        return f"Item2Vec({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
     # ------------------------------------------------------------------ training
     def _sequences(self, data: Any) -> Sequences:

@@ -11,7 +11,7 @@ from typing import Any
 
 from .validation import Rule, choice_rule, int_rule, optional_rule, real_rule
 
-__all__ = ["RULES", "validate_params", "session_gap_seconds"]
+__all__ = ["RULES", "HyperParameters", "validate_params", "session_gap_seconds"]
 
 
 def session_gap_seconds(value: Any) -> float | None:
@@ -107,3 +107,33 @@ def validate_params(params: dict[str, Any]) -> None:
         raise ValueError(f"min_alpha must be <= alpha, got min_alpha={params['min_alpha']!r} > alpha={params['alpha']!r}")
     if params.get("hard_negatives") == "group" and params.get("item_groups") is None:
         raise ValueError("hard_negatives='group' needs item_groups (a mapping item -> group or list of groups)")
+
+
+class HyperParameters:
+    """scikit-learn style ``get_params`` / ``set_params`` over the keyword arguments of ``__init__``.
+
+    Shared by :class:`~item2vec.Item2Vec` and the baselines; ``__init__`` stores
+    every argument unchanged under its own name.
+    """
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyperparameters as a dict (scikit-learn convention)."""
+        import inspect
+
+        return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
+
+    def set_params(self, **params: Any) -> Any:
+        """Set hyperparameters by name (returns ``self``); unknown names raise ``ValueError``."""
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"unknown parameter {k!r}; valid parameters: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        """The class with the parameters that differ from their defaults."""
+        defaults = type(self)().get_params()
+        changed = {k: v for k, v in self.get_params().items()
+                   if not (v is defaults[k] or (type(v) is type(defaults[k]) and v == defaults[k]))}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
