@@ -38,7 +38,7 @@ import numpy as np
 from .validation import check_int
 
 __all__ = ["Budget", "BudgetExceeded", "STRATEGIES", "halving_rungs", "random_search",
-           "successive_halving", "optuna_search", "optuna_available"]
+           "successive_halving", "optuna_search", "optuna_available", "run_start"]
 
 #: Names accepted by :func:`item2vec.tuning.tune` (``strategy=``).
 STRATEGIES = ("random", "halving", "optuna")
@@ -120,6 +120,14 @@ def _run(objective: Objective, cfg: dict[str, Any], resource: int | None, budget
     if on_row is not None:
         on_row(row)
     return row
+
+
+def run_start(objective: Objective, start: dict[str, Any], *, budget: Budget, rows: list[dict[str, Any]],
+              on_row: OnRow | None = None) -> dict[str, Any] | None:
+    """Evaluate one starting setting (``start["epochs"]`` as the resource) as row ``rung=-1``, appended to ``rows``."""
+    cfg = {k: v for k, v in start.items() if k != "epochs"}
+    epochs = start.get("epochs")
+    return _run(objective, cfg, epochs, budget, {"config": -1, "rung": -1, "epochs": epochs}, rows, on_row)
 
 
 def random_search(configs: Iterable[dict[str, Any]], objective: Objective, *, budget: Budget | None = None,

@@ -33,7 +33,7 @@ from .metrics import METRICS, check_ks
 from .model import Item2Vec
 from .params import validate_params
 from .search import STRATEGIES, Budget, BudgetExceeded, halving_rungs, optuna_available, optuna_search
-from .search import random_search, successive_halving
+from .search import random_search, run_start, successive_halving
 from .splits import Split
 from .transition import TransitionRecommender
 from .validation import is_int
@@ -283,7 +283,8 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
          space: Mapping[str, Iterable[Any]] | None = None, fixed: Mapping[str, Any] | None = None,
          base: Mapping[str, Any] | None = None, n_threads: int | None = None,
          budget: float | None = None, strategy: str = "auto", eta: int = 3,
-         eval_users: int | None = 5000, clock: Callable[[], float] | None = None) -> TuneResult:
+         eval_users: int | None = 5000, clock: Callable[[], float] | None = None,
+         start_from_defaults: bool = True) -> TuneResult:
     """Hyperparameter search for ``model_name`` on the validation stage of ``split``.
 
     Parameters
@@ -328,6 +329,12 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         same users for every evaluation); ``None``: all. Random search uses all.
     clock : callable, optional
         Seconds source for ``budget`` (default :func:`time.monotonic`).
+    start_from_defaults : bool
+        Under halving/optuna for item2vec with the built-in space, first
+        evaluate the library defaults (with ``base`` and ``fixed``) at their own
+        epochs (a row with ``rung`` -1), so the search never returns a setting
+        that scored below them on validation. Not with a custom space (its
+        bounds rule) nor under random search (its trials are the budget).
     """
     _check_name(model_name)
     if trials is not None and (not is_int(trials) or trials < 1):
@@ -339,6 +346,7 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
     ks = tuple(sorted(set(check_ks(ks, 1 << 62)) | {mk}))
     fixed = dict(fixed or {})
     base = dict(base or {})
+    builtin_space = space is None or {k: list(v) for k, v in space.items()} == SEARCH_SPACES.get(model_name)
     space = {k: list(v) for k, v in (SEARCH_SPACES[model_name] if space is None else space).items() if k not in fixed}
     valid = settable_params(model_name)
     bad = [k for k in (*space, *fixed) if k not in valid]
@@ -373,6 +381,10 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         return scores
 
     n_done, seen_warnings = [0], {}
+    start_rows: list[dict[str, Any]] = []
+    if multi and start_from_defaults and builtin_space and model_name == "item2vec":
+        start = {k: v for k, v in {**Item2Vec().get_params(), **base, **fixed}.items() if k in space}
+        run_start(objective, start, budget=clock_budget, rows=start_rows, on_row=on_row)
     if multi:
         rungs = halving_rungs(space["epochs"], eta)
         rest = {k: v for k, v in space.items() if k != "epochs"}
@@ -386,6 +398,8 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
     else:
         configs = sample_configs(space, trials or 10_000, rng)
         rows = random_search(configs, objective, budget=clock_budget, on_row=on_row)
+    if start_rows:  # the defaults first, then the search's rows renumbered after them
+        rows = start_rows + [{**r, "trial": len(start_rows) + i} for i, r in enumerate(rows)]
     seconds = clock_budget.elapsed()
     for w in seen_warnings.values():
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

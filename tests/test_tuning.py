@@ -302,3 +302,23 @@ def test_val_subset_keeps_train_and_samples_val_users(split):
     assert sub.train is split.train and sub.test is split.test
     assert tuning._val_subset(split, 30, seed=0).val.equals(sub.val)
     assert tuning._val_subset(split, None, seed=0) is split
+
+
+def test_halving_with_the_builtin_space_starts_from_the_library_defaults(split, monkeypatch):
+    seen = []
+    real = tuning.make_model
+
+    def spy(name, params=None, **kw):
+        seen.append(dict(params or {}))
+        return real(name, {**(params or {}), "epochs": 1, "vector_size": 8}, **kw)  # cheap fits, same settings
+
+    monkeypatch.setattr(tuning, "make_model", spy)
+    res = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=60)
+    first = res.trials.iloc[0]
+    assert first["rung"] == -1 and first["config"] == -1
+    defaults = Item2Vec().get_params()
+    assert all(seen[0][k] == defaults[k] for k in tuning.SEARCH_SPACES["item2vec"] if k in seen[0])
+    assert seen[0]["epochs"] == defaults["epochs"]
+    custom = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=60,
+                         space={"window": [1, 2], "epochs": [1, 3]})
+    assert -1 not in set(custom.trials["config"])
