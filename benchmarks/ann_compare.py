@@ -17,11 +17,7 @@ import time
 
 import numpy as np
 
-from ann import clustered_vectors, exact_topk  # benchmarks/ann.py
-
-
-def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found, truth)]))
+from ann import clustered_vectors, exact_topk, recall_at  # benchmarks/ann.py
 
 
 def run_faiss(C, Q, k, M, efc, efs_list, threads):
@@ -117,7 +113,7 @@ def main() -> None:
         for name, efs, build, size, secs, I in runners[lib](C, Q, 10, args.M, args.ef_construction, args.ef, args.threads):
             qps = args.queries / secs
             print(f"| {name} | {efs} | {build:.1f} | {size / 2**20:.0f} | {qps:,.0f} | {qps * exact_s / args.queries:.1f} "
-                  f"| {recall(I, truth):.3f} |", flush=True)
+                  f"| {recall_at(I, truth):.3f} |", flush=True)
 
 
 if __name__ == "__main__":
