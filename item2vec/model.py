@@ -243,8 +243,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         settings = make_settings(self.window, None if self.context == "set" else self.backward_window, self.shrink_windows, self.context == "set",
                                  self.max_set_contexts, self.negative, self.shared_negatives)
 
-        seqs_all = seqs
-        seqs, held = training_split(seqs, self.history_decay, seed)
+        train_seqs, held = training_split(seqs, self.history_decay, seed)  # held: targets for history_decay="auto"
 
         def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:
             before = self._fitted_state()
@@ -255,13 +254,12 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
             finally:
                 self._restore_fitted_state(before)
 
-        trained = train(seqs, settings, dim=self.vector_size, epochs=self.epochs, alpha=float(self.alpha),
+        trained = train(train_seqs, settings, dim=self.vector_size, epochs=self.epochs, alpha=float(self.alpha),
                         min_alpha=float(self.min_alpha), ns_exponent=self.ns_exponent, sample=self.sample, seed=seed,
-                        threads=threads, hard=self._hard_negative_sampler(seqs), on_epoch=on_epoch if callbacks else None,
+                        threads=threads, hard=self._hard_negative_sampler(train_seqs), on_epoch=on_epoch if callbacks else None,
                         progress=bool(self.verbose))
         decay, scores = self.history_decay, {}
         if self.history_decay == "auto":
-            seqs = seqs_all
             decay = FALLBACK_DECAY
             if held is not None:
                 decay, scores = choose_decay(trained.item_vectors, trained.context_vectors, held, scoring=self.scoring,
