@@ -88,10 +88,6 @@ def _omp_threads(faiss: Any, threads: int | None) -> Iterator[None]:
         faiss.omp_set_num_threads(previous)
 
 
-def _check_int(name: str, value: Any, low: int) -> int:
-    return check_int(name, value, low)
-
-
 def _options(kind: Any, options: dict[str, Any]) -> dict[str, Any]:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {list(KINDS)}, got kind={kind!r}")
@@ -101,7 +97,7 @@ def _options(kind: Any, options: dict[str, Any]) -> dict[str, Any]:
     out = {**DEFAULTS[kind], **options}
     for name, value in out.items():
         if value is not None:
-            out[name] = _check_int(name, value, 2 if name == "M" else 1)
+            out[name] = check_int(name, value, 2 if name == "M" else 1)
     return out
 
 
@@ -124,9 +120,9 @@ class ItemIndex:
     def set_search(self, ef: int | None = None, nprobe: int | None = None) -> None:
         """Search width: ``ef`` (HNSW candidate list) or ``nprobe`` (IVF lists visited); larger = better recall, slower."""
         if ef is not None:
-            self.options["ef"] = _check_int("ef", ef, 1)
+            self.options["ef"] = check_int("ef", ef, 1)
         if nprobe is not None:
-            self.options["nprobe"] = _check_int("nprobe", nprobe, 1)
+            self.options["nprobe"] = check_int("nprobe", nprobe, 1)
         for index in self.indexes.values():
             if self.kind == "hnsw":
                 index.hnsw.efSearch = self.options["ef"]
@@ -218,7 +214,7 @@ class IndexMixin:
         if not spaces or any(s not in SPACES for s in spaces):
             raise ValueError(f"spaces must be a non-empty subset of {list(SPACES)}, got spaces={spaces!r}")
         if threads is not None:
-            threads = _check_int("threads", threads, 1)
+            threads = check_int("threads", threads, 1)
         indexes = {}
         with _omp_threads(faiss, threads):
             for space in dict.fromkeys(spaces):

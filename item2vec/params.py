@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .validation import Rule, choice_rule, int_rule, optional_rule, real_rule
+from .validation import Rule, check, choice_rule, int_rule, optional_rule, real_rule
 
 __all__ = ["RULES", "HyperParameters", "validate_params", "session_gap_seconds"]
 
@@ -100,9 +100,7 @@ def validate_params(params: dict[str, Any]) -> None:
     """Raise ``ValueError`` naming the first invalid hyperparameter, its value and the rule."""
     for name, rule in RULES.items():
         if name in params:
-            text = rule(params[name])
-            if text is not None:
-                raise ValueError(f"{name} must be {text}, got {name}={params[name]!r}")
+            check(name, params[name], rule)
     if params.get("min_alpha", 0) > params.get("alpha", math.inf):
         raise ValueError(f"min_alpha must be <= alpha, got min_alpha={params['min_alpha']!r} > alpha={params['alpha']!r}")
     if params.get("hard_negatives") == "group" and params.get("item_groups") is None:
