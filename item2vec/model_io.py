@@ -38,7 +38,7 @@ import numpy as np
 from .validation import is_int, is_real
 
 __all__ = [
-    "FORMAT_NAME", "FORMAT_VERSION", "ModelFileError", "write_model", "read_model",
+    "FORMAT_NAME", "FORMAT_VERSION", "ModelFileError", "npz_path", "write_model", "read_model",
     "encode_params", "decode_params", "stale_temp_files", "save_estimator", "load_estimator",
 ]
 
@@ -180,11 +180,15 @@ def stale_temp_files(path: str | os.PathLike) -> list[Path]:
     return out
 
 
+def npz_path(path: str | os.PathLike) -> Path:
+    """The file a model saved to ``path`` goes to: ``.npz`` added unless ``path`` ends with it."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
 def write_model(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
     """Write ``arrays`` and ``meta`` (JSON-serialisable) to ``path`` atomically."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = npz_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for name, a in arrays.items():
         if a.dtype == object:

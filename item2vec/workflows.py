@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .model_io import npz_path
 from .tuning import SEARCH_SPACES, check_model_params, make_model, parse_metric
 
 SPLITS = ("leave-last-out", "temporal", "users")
@@ -76,9 +77,7 @@ def check_output_path(path: str | None) -> None:
 
 def model_output_path(path: str) -> Path:
     """The file ``train --output`` writes (``.npz`` added as ``save`` adds it), checked to be writable."""
-    target = Path(path)
-    if target.suffix != ".npz":
-        target = target.with_name(target.name + ".npz")
+    target = npz_path(path)
     check_writable(target)
     return target
 
