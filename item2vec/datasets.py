@@ -31,6 +31,7 @@ import pandas as pd
 
 from .fetch import ChecksumError, DatasetNotFoundError, default_data_dir, stream_download
 from .interactions import load_interactions
+from .seqdata import SEQUENCE_DATASETS, load_sequence_dataset
 from .synthetic import SyntheticData, make_synthetic
 
 __all__ = [
@@ -48,7 +49,7 @@ FOLDERS: dict[str, tuple[str, ...]] = {
     "ml-20m": ("ml-20m",), "ml-25m": ("ml-25m",), "ml-latest-small": ("ml-latest-small",),
 }
 MOVIELENS_NAMES = tuple(FOLDERS)
-DATASET_NAMES = ("synthetic",) + MOVIELENS_NAMES + ("toys", "yelp", "lastfm", "diginetica")  # last 4: seqdata
+DATASET_NAMES = ("synthetic",) + MOVIELENS_NAMES + tuple(SEQUENCE_DATASETS)
 
 #: ``name -> (sha256 of <name>.zip, size in bytes)``; ``None`` = unknown (not verified).
 #: Sources: ml-100k, ml-1m, ml-20m, ml-25m, ml-latest-small: tensorflow/datasets
@@ -345,8 +346,7 @@ def load_dataset(name: str, data_dir: Optional[PathLike] = None, **kw: Any) -> U
     """
     if str(name).strip().lower() == "synthetic":
         return make_synthetic(**kw)
-    if str(name).strip().lower() in DATASET_NAMES[-4:]:  # sequence/session sets: item2vec.seqdata
-        from .seqdata import load_sequence_dataset
+    if str(name).strip().lower() in SEQUENCE_DATASETS:  # sequence/session sets: item2vec.seqdata
         return load_sequence_dataset(name, data_dir=data_dir, **kw)
     try:
         canon = _canonical(name)

@@ -1,7 +1,7 @@
 """Downloads and the data cache shared by the MovieLens and the sequence-data loaders.
 
 :mod:`item2vec.datasets` and :mod:`item2vec.seqdata` both import from here (and
-``datasets`` re-exports the names), so neither imports the other at module level.
+``datasets`` re-exports the names), so ``seqdata`` never imports ``datasets``.
 """
 
 from __future__ import annotations
