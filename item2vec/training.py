@@ -20,8 +20,9 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._kernels import (Corpus, HardNegatives, Settings, Tables, all_finite, corpus_blocks, make_schedule,
+from ._kernels import (Corpus, Settings, Tables, all_finite, corpus_blocks, make_schedule,
                        no_hard_negatives, sgns_epoch, sigmoid_tables)
+from .hard_negatives import Provider
 from .sampling import alias_table, keep_probabilities, noise_distribution, pack_alias
 from .sequences import Sequences
 from .validation import is_int
@@ -29,7 +30,7 @@ from .validation import is_int
 __all__ = ["Trained", "train", "initial_vectors", "resolve_seed", "thread_count", "check_callbacks"]
 
 #: ``provider(epoch, item_vectors)``: this epoch's hard negatives, or None for plain negatives.
-HardNegativeProvider = Callable[[int, np.ndarray], "HardNegatives | None"]
+HardNegativeProvider = Provider
 #: ``on_epoch(epoch, loss, item_vectors, context_vectors, loss_history)``, called after every epoch.
 EpochHook = Callable[[int, float, np.ndarray, np.ndarray, list], None]
 
