@@ -382,7 +382,7 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
 
     n_done, seen_warnings = [0], {}
     start_rows: list[dict[str, Any]] = []
-    if multi and start_from_defaults and builtin_space and model_name == "item2vec":
+    if multi and start_from_defaults and builtin_space:  # multi-fidelity strategies are item2vec's only
         start = {k: v for k, v in {**Item2Vec().get_params(), **base, **fixed}.items() if k in space}
         run_start(objective, start, budget=clock_budget, rows=start_rows, on_row=on_row)
     if multi:
