@@ -104,16 +104,16 @@ def kernel_arguments(kernels, values: dict) -> list:
     a few named bundles (``corpus: Corpus``, ``tables: Tables``, ...), each a
     NamedTuple of the module whose fields are names of ``values``. A
     parameter named like a NamedTuple class of the module (``corpus`` ->
-    ``Corpus``) is built from its fields; any other is taken from ``values``.
+    ``Corpus``) is built from its fields (those with a default may be absent); any other is taken from ``values``.
     """
     params = inspect.signature(kernels.sgns_epoch.py_func).parameters
     call, unknown = [], []
     for p in params:
         bundle = getattr(kernels, p.capitalize(), None)
         if p not in values and isinstance(bundle, type) and hasattr(bundle, "_fields"):
-            missing = [f for f in bundle._fields if f not in values]
+            missing = [f for f in bundle._fields if f not in values and f not in bundle._field_defaults]
             unknown += [f"{p}.{f}" for f in missing]
-            call.append(None if missing else bundle(**{f: values[f] for f in bundle._fields}))
+            call.append(None if missing else bundle(**{f: values[f] for f in bundle._fields if f in values}))
         elif p in values:
             call.append(values[p])
         else:

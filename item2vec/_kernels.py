@@ -76,6 +76,12 @@ class Corpus(NamedTuple):
     items: np.ndarray  # int32 (n_tokens,): item indices, sequences concatenated
     offsets: np.ndarray  # int64 (n_sequences + 1,): sequence s is items[offsets[s]:offsets[s+1]]
     blocks: np.ndarray  # int64 (n_blocks + 1,): block b is sequences blocks[b]:blocks[b+1]
+    # A corpus streamed in parts (one part per call) sits in a larger one; these place it there, so
+    # that the learning rate and the random streams are those of the whole corpus:
+    weights: np.ndarray = np.zeros(0, np.float32)  # float32 (n_tokens,) event weights; (0,): unweighted
+    start: int = 0  # index of items[0] in the whole corpus
+    total: int = -1  # tokens of the whole corpus (-1: this part is the whole corpus)
+    first_block: int = 0  # index of block 0 among the whole corpus' blocks
 
 
 class Tables(NamedTuple):
@@ -325,14 +331,14 @@ def _contexts(i, L, settings, state, scratch):
 def _train_block(corpus, b, W, C, tables, hard, settings, schedule, scratch):
     """Sequences of block ``b`` with the block's own random stream; returns (loss, pairs)."""
     offsets = corpus.offsets
-    total = np.float64(offsets[offsets.shape[0] - 1])
+    total = np.float64(offsets[offsets.shape[0] - 1] if corpus.total < 0 else corpus.total)
     span = np.float64(schedule.epochs) * total
     lr_start, lr_end = schedule.lr_start, schedule.lr_end
-    state = block_seed(schedule.seed, schedule.epoch, b)
+    state = block_seed(schedule.seed, schedule.epoch, corpus.first_block + b)
     loss = 0.0
     pairs = 0
     for s in range(corpus.blocks[b], corpus.blocks[b + 1]):
-        progress = (np.float64(schedule.epoch) * total + np.float64(offsets[s])) / span
+        progress = (np.float64(schedule.epoch) * total + np.float64(corpus.start + offsets[s])) / span
         lr = max(lr_end, lr_start - (lr_start - lr_end) * progress)
         state, L = _subsample(corpus, s, tables.keep_prob, state, scratch.buf)
         if L < 2:
