@@ -46,8 +46,8 @@ class InteractionRecommender(HyperParameters, RecommenderBase):
     """Shared fit machinery on top of :class:`~item2vec.recommender.RecommenderBase`.
 
     A new baseline subclasses this, sets its hyperparameters in a keyword-only
-    ``__init__``, and implements ``_fit_model()`` (read :attr:`user_items_`,
-    :attr:`vocab_`, store fitted state) and ``_score(history_csr)`` (dense
+    ``__init__``, and implements ``_fit_model(interactions, user_codes, item_codes)``
+    (read :attr:`user_items_`, :attr:`vocab_` or the per-event codes, store fitted state) and ``_score(history_csr)`` (dense
     ``(n, n_items)`` scores for binary history rows). ``recommend`` and
     ``recommend_frame`` (filtering, exclusion, popularity fallback, top-k,
     padding) come from the shared pipeline.
@@ -90,14 +90,19 @@ class InteractionRecommender(HyperParameters, RecommenderBase):
         self.user_ids_ = np.asarray(user_ids)
         self.user_items_ = _binary_csr(user_codes, item_codes, (len(user_ids), len(vocab)))
         self.popularity_ = vocab.counts.astype(np.float32)
-        self._fit_model()
+        self._fit_model(interactions, user_codes, item_codes)
         return self
 
     def _check_params(self) -> None:
         """Validate hyperparameters (raise ``ValueError``); nothing to check by default."""
 
-    def _fit_model(self) -> None:
-        """Fit the model-specific part from :attr:`user_items_`."""
+    def _fit_model(self, interactions: pd.DataFrame, user_codes: np.ndarray, item_codes: np.ndarray) -> None:
+        """Fit the model-specific part from :attr:`user_items_` (nothing by default).
+
+        ``user_codes[e]`` / ``item_codes[e]`` are the rows of :attr:`user_ids_` and the
+        :attr:`vocab_` indices of event ``e`` (row ``e`` of ``interactions``), for models
+        that need more than the binary matrix (the event order, other columns).
+        """
 
     def _score(self, history: sp.csr_matrix) -> np.ndarray:
         """Dense ``float32`` scores ``(n, n_items)`` for binary history rows."""
@@ -209,7 +214,7 @@ class ALSRecommender(InteractionRecommender):
             if not implicit.gpu.HAS_CUDA:
                 raise ValueError("use_gpu=True but this implicit build has no CUDA support; use use_gpu=False")
 
-    def _fit_model(self) -> None:
+    def _fit_model(self, *_: Any) -> None:
         import implicit.als
         from threadpoolctl import threadpool_limits
 
@@ -268,7 +273,7 @@ class ItemCosineRecommender(InteractionRecommender):
         if v is not None and (not is_int(v) or v < 1):
             raise ValueError(f"k_neighbors must be None or an integer >= 1, got {v!r}")
 
-    def _fit_model(self) -> None:
+    def _fit_model(self, *_: Any) -> None:
         p = self.user_items_
         norms = np.sqrt(np.asarray(p.sum(axis=0)).ravel())
         pn = (p @ sp.diags(1.0 / norms)).tocsc()

@@ -17,7 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .baselines import InteractionRecommender
-from .validation import check_int, is_real
+from .validation import check_int, check_real
 
 __all__ = ["TransitionRecommender"]
 
@@ -64,9 +64,10 @@ class TransitionRecommender(InteractionRecommender):
 
     Notes
     -----
-    Built on :class:`item2vec.baselines.InteractionRecommender` for ``fit``'s input checks,
-    vocabulary and popularity, and for ``get_params``; it plugs into the shared query
-    pipeline through ``_scorer`` (which sees each history in time order), so
+    Built on :class:`item2vec.baselines.InteractionRecommender` for ``fit`` (input checks,
+    vocabulary, popularity and the per-event codes, counted by ``_fit_model``) and for
+    ``get_params``; it plugs into the shared query pipeline through ``_scorer`` (which
+    sees each history in time order), so
     ``recommend``, ``recommend_frame``, filtering, exclusion and the popularity
     fallback for empty histories are those of every recommender.
     """
@@ -83,20 +84,16 @@ class TransitionRecommender(InteractionRecommender):
             check_int(name, getattr(self, name), 1)
         if not isinstance(self.distance_weighting, (bool, np.bool_)):
             raise ValueError(f"distance_weighting must be True or False, got {self.distance_weighting!r}")
-        v = self.history_decay
-        if not is_real(v) or not (0 < v <= 1):
-            raise ValueError(f"history_decay must be a number in (0, 1], got history_decay={v!r}")
+        check_real("history_decay", self.history_decay, 0.0, 1.0, lo_open=True)
 
-    def fit(self, interactions: pd.DataFrame) -> TransitionRecommender:
-        """Fit on a DataFrame with ``user``, ``item`` and optionally ``timestamp``; returns ``self``."""
-        super().fit(interactions)
-        users = pd.factorize(interactions["user"])[0]
-        keys = [users]
+    def _fit_model(self, interactions: pd.DataFrame, user_codes: np.ndarray, item_codes: np.ndarray) -> None:
+        """Count the transitions of the time-ordered events (codes of the base class's ``fit``)."""
         if "timestamp" in interactions.columns:
-            keys.insert(0, interactions["timestamp"].to_numpy())
-        order = np.lexsort([np.arange(len(users)), *keys]) if len(keys) > 1 else np.argsort(users, kind="stable")
-        items = self.vocab_.encode(interactions["item"].to_numpy()[order]).astype(np.int64)
-        users = users[order]
+            order = np.lexsort([np.arange(len(user_codes)), interactions["timestamp"].to_numpy(), user_codes])
+        else:
+            order = np.argsort(user_codes, kind="stable")
+        items = item_codes[order].astype(np.int64)
+        users = user_codes[order]
         m = len(self.vocab_)
         rows, cols, vals = [], [], []
         for d in range(1, int(self.window) + 1):
@@ -110,7 +107,6 @@ class TransitionRecommender(InteractionRecommender):
         totals = np.asarray(counts.sum(axis=1)).ravel()
         inv = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
         self.transitions_ = sp.csr_matrix(sp.diags(inv) @ counts)
-        return self
 
     def _weights(self, indptr: np.ndarray, indices: np.ndarray) -> sp.csr_matrix:
         """``(n, n_items)`` recency weights of each history's last ``history_length`` items."""

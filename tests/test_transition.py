@@ -79,8 +79,8 @@ def test_filter_seen_covers_the_whole_history():
 @pytest.mark.parametrize("params, match", [
     ({"window": 0}, "window must be an integer >= 1"),
     ({"history_length": 1.5}, "history_length must be an integer >= 1"),
-    ({"history_decay": 0.0}, r"history_decay must be a number in \(0, 1\]"),
-    ({"history_decay": 1.5}, "history_decay"),
+    ({"history_decay": 0.0}, r"history_decay must be a finite real number > 0.0 and <= 1.0, got history_decay=0.0"),
+    ({"history_decay": 1.5}, r"history_decay must be .* <= 1.0, got history_decay=1.5"),
     ({"distance_weighting": "yes"}, "distance_weighting must be True or False"),
 ])
 def test_invalid_params_rejected_in_fit(params, match):
