@@ -40,6 +40,7 @@ import pandas as pd
 
 from ._draws import HardNegatives
 from .mining import cooccurrence_counts, item_sequence_index, mine_neighbors, mined_candidates, mining_pool
+from .params import is_default
 from .sequences import Sequences, stable_group_order
 from .validation import int_rule, is_real, optional_rule
 from .vocab import Vocabulary
@@ -252,11 +253,6 @@ _GROUP_ONLY = {"item_groups", "groups_on_unknown"}
 _MINED_ONLY = {"mine_every", "mine_k", "cooccurrence_threshold", "mine_pool"}
 
 
-def _is_default(name: str, value: Any) -> bool:
-    default = LEGACY_PARAMS[name][0]
-    return value is default or (type(value) is type(default) and value == default)
-
-
 def as_strategy(hard_negatives: Any, legacy: Mapping[str, Any] | None = None) -> Strategy | None:
     """The strategy object for an ``Item2Vec(hard_negatives=...)`` value.
 
@@ -267,7 +263,7 @@ def as_strategy(hard_negatives: Any, legacy: Mapping[str, Any] | None = None) ->
     object those parameters must keep their defaults (``ValueError``).
     """
     legacy = dict(legacy or {})
-    changed = sorted(k for k, v in legacy.items() if k in LEGACY_PARAMS and not _is_default(k, v))
+    changed = sorted(k for k, v in legacy.items() if k in LEGACY_PARAMS and not is_default(v, LEGACY_PARAMS[k][0]))
     if hard_negatives is None:
         return None
     if isinstance(hard_negatives, (GroupNegatives, MinedNegatives)):

@@ -11,7 +11,7 @@ from typing import Any
 
 from .validation import Rule, check, choice_rule, int_rule, optional_rule, real_rule
 
-__all__ = ["RULES", "HyperParameters", "validate_params", "session_gap_seconds"]
+__all__ = ["RULES", "HyperParameters", "validate_params", "session_gap_seconds", "is_default"]
 
 
 def session_gap_seconds(value: Any) -> float | None:
@@ -107,6 +107,14 @@ def validate_params(params: dict[str, Any]) -> None:
         raise ValueError("hard_negatives='group' needs item_groups (a mapping item -> group or list of groups)")
 
 
+def is_default(value: Any, default: Any) -> bool:
+    """True when ``value`` is the default: the same object, or equal and of the same type.
+
+    ``1`` is not the default ``True`` nor ``1.0`` the default ``1`` (a changed type is a change).
+    """
+    return value is default or (type(value) is type(default) and bool(value == default))
+
+
 class HyperParameters:
     """scikit-learn style ``get_params`` / ``set_params`` over the keyword arguments of ``__init__``.
 
@@ -132,6 +140,5 @@ class HyperParameters:
     def __repr__(self) -> str:
         """The class with the parameters that differ from their defaults."""
         defaults = type(self)().get_params()
-        changed = {k: v for k, v in self.get_params().items()
-                   if not (v is defaults[k] or (type(v) is type(defaults[k]) and v == defaults[k]))}
+        changed = {k: v for k, v in self.get_params().items() if not is_default(v, defaults[k])}
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"

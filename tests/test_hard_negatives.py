@@ -281,3 +281,15 @@ def test_hard_negatives_module_does_not_import_the_model():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not {m for m in imported if m and m.split(".")[-1] in ("model", "training")}, imported
+
+
+def test_legacy_defaults_and_repr_share_one_default_rule():
+    from item2vec.hard_negatives import as_strategy
+    from item2vec.params import is_default
+
+    assert is_default(20, 20) and is_default(None, None) and not is_default(20.0, 20) and not is_default(1, True)
+    strategy = MinedNegatives()
+    assert as_strategy(strategy, {"mine_k": 20, "item_groups": None}) is strategy  # the defaults: no change
+    with pytest.raises(ValueError, match="mine_k=20.0 configures the string form"):
+        as_strategy(strategy, {"mine_k": 20.0})  # equal but of another type: a change, as in repr
+    assert "mine_k=20.0" in repr(Item2Vec(mine_k=20.0)) and "mine_k" not in repr(Item2Vec(mine_k=20))
