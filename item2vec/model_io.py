@@ -124,8 +124,7 @@ def decode_params(stored: Any, known: Iterable[str], path: Any = "model file") -
             from .hard_negatives import strategy_from_json
 
             params["hard_negatives"] = strategy_from_json(params["hard_negatives"])
-        check = dict(params, item_groups={}) if params.get("hard_negatives") == "group" else params
-        validate_params(check)
+        validate_params(params)
     except ValueError as e:
         raise ModelFileError(f"{path}: invalid model metadata: params.{e}") from None
     return params

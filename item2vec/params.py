@@ -97,14 +97,17 @@ RULES: dict[str, Rule] = {
 
 
 def validate_params(params: dict[str, Any]) -> None:
-    """Raise ``ValueError`` naming the first invalid hyperparameter, its value and the rule."""
+    """Raise ``ValueError`` naming the first invalid hyperparameter, its value and the rule.
+
+    Only the parameter rules: what needs the data's side inputs (``hard_negatives="group"``
+    needs ``item_groups``) is checked by ``fit``, when it builds the strategy
+    (:func:`item2vec.hard_negatives.as_strategy`).
+    """
     for name, rule in RULES.items():
         if name in params:
             check(name, params[name], rule)
     if params.get("min_alpha", 0) > params.get("alpha", math.inf):
         raise ValueError(f"min_alpha must be <= alpha, got min_alpha={params['min_alpha']!r} > alpha={params['alpha']!r}")
-    if params.get("hard_negatives") == "group" and params.get("item_groups") is None:
-        raise ValueError("hard_negatives='group' needs item_groups (a mapping item -> group or list of groups)")
 
 
 def is_default(value: Any, default: Any) -> bool:

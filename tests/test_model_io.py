@@ -240,3 +240,17 @@ def test_any_edited_parameter_loads_validly_or_is_a_model_file_error(tmp_path, e
         return
     ids, scores = model.recommend([10, 20], k=2)  # what loads, works
     assert set(ids.tolist()) <= {10, 20, 30, -1}
+
+
+def test_stored_group_strategy_loads_without_item_groups_and_fit_asks_for_them(tmp_path):
+    from item2vec.model_io import decode_params
+
+    # item_groups is data, never stored: the parameter rules accept "group" without it (no placeholder needed) ...
+    assert decode_params({"hard_negatives": "group", "window": 3}, ["hard_negatives", "window", "item_groups"]) == {
+        "hard_negatives": "group", "window": 3}
+    path = tiny_model(hard_negatives="group").save(tmp_path / "g.npz")
+    loaded = Item2Vec.load(path)
+    assert loaded.hard_negatives == "group" and loaded.item_groups is None
+    # ... and fit, which has the data, names what is missing
+    with pytest.raises(ValueError, match=r"hard_negatives='group' needs item_groups \(a mapping item -> group"):
+        loaded.set_params(epochs=1).fit([[10, 20, 30]] * 4)

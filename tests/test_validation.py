@@ -85,3 +85,9 @@ def test_no_hand_written_bool_then_type_checks_outside_the_validation_module():
     ]
     assert len(list(package.glob("*.py"))) > 10  # walked the real package
     assert offenders == [], f"use item2vec.validation (is_int / is_real / check_int ...) instead: {offenders}"
+
+
+def test_validate_params_is_the_parameter_rules_only():
+    validate_params({"hard_negatives": "group"})  # item_groups is fit's data check (test_model_io, test_hard_negatives)
+    with pytest.raises(ValueError, match="hard_negatives must be None, 'group', 'mined'"):
+        validate_params({"hard_negatives": "grouped"})
