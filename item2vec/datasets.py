@@ -29,7 +29,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 
-from .fetch import ChecksumError, DatasetNotFoundError, default_data_dir, stream_download
+from .fetch import ChecksumError, DatasetNotFoundError, data_roots, default_data_dir, stream_download
 from .interactions import load_interactions
 from .seqdata import SEQUENCE_DATASETS, load_sequence_dataset
 from .synthetic import SyntheticData, make_synthetic
@@ -311,10 +311,7 @@ def load_movielens(name: str = "ml-100k", data_dir: Optional[PathLike] = None,
         The download does not match the recorded SHA-256.
     """
     canon = _canonical(name)
-    roots = [(Path(data_dir), "data_dir")] if data_dir is not None else []
-    if os.environ.get("ITEM2VEC_DATA"):
-        roots.append((Path(os.environ["ITEM2VEC_DATA"]), "ITEM2VEC_DATA"))
-    roots.append((default_data_dir(), "cache"))
+    roots = data_roots(data_dir)
     folder = _find(canon, [r for r, _ in roots])
     if folder is None:
         looked = _describe(roots)

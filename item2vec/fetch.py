@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-__all__ = ["DatasetNotFoundError", "ChecksumError", "default_data_dir", "stream_download"]
+__all__ = ["DatasetNotFoundError", "ChecksumError", "default_data_dir", "data_roots", "stream_download"]
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -38,6 +38,21 @@ def default_data_dir() -> Path:
         return repo / "datasets"
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "item2vec"
+
+
+def data_roots(data_dir: str | os.PathLike[str] | None = None) -> list[tuple[Path, str]]:
+    """The data roots searched for a data set, in order, each with its label for error messages.
+
+    ``data_dir`` (label ``"data_dir"``) when given, ``$ITEM2VEC_DATA`` (``"ITEM2VEC_DATA"``)
+    when set and not empty, then the cache :func:`default_data_dir` (``"cache"``). Shared
+    by :func:`item2vec.datasets.load_movielens` and the :mod:`item2vec.seqdata` loaders;
+    nothing is checked or created here.
+    """
+    roots = [(Path(data_dir), "data_dir")] if data_dir is not None else []
+    if os.environ.get("ITEM2VEC_DATA"):
+        roots.append((Path(os.environ["ITEM2VEC_DATA"]), "ITEM2VEC_DATA"))
+    roots.append((default_data_dir(), "cache"))
+    return roots
 
 
 def stream_download(url: str, fd: int, *, desc: str, size_hint: int | None, progress: bool, missing: str,

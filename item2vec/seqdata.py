@@ -16,9 +16,9 @@ Named data sets
 ---------------
 ``toys``, ``yelp``, ``lastfm`` (the S3-Rec files, group folder ``sequential``) and
 ``diginetica`` (the SR-GNN sample, group folder ``sessions``) are found by
-:func:`find_file`. For every *root* in order -- the ``data_dir`` argument (CLI
-``--data-dir``), ``$ITEM2VEC_DATA``, the cache (:func:`item2vec.datasets.default_data_dir`)
--- the file is looked for in ``root``, ``root/<group>`` and ``root/../<group>``. So
+:func:`find_file`. For every *root* in order (:func:`item2vec.fetch.data_roots`, as
+MovieLens) -- the ``data_dir`` argument (CLI ``--data-dir``), ``$ITEM2VEC_DATA``, the cache
+(:func:`item2vec.datasets.default_data_dir`) -- the file is looked for in ``root``, ``root/<group>`` and ``root/../<group>``. So
 ``ITEM2VEC_DATA`` may point at the folder holding the files, at a parent holding
 ``sequential/`` and ``sessions/``, or at a sibling such as ``.../movielens`` (CI sets
 ``ITEM2VEC_DATA=<clone>/../shared/datasets/movielens`` and finds
@@ -287,16 +287,9 @@ def _canonical(name: str) -> str:
     return key
 
 
-def _roots(data_dir: PathLike | None) -> list[Path]:
-    roots = [Path(data_dir)] if data_dir is not None else []
-    if os.environ.get("ITEM2VEC_DATA"):
-        roots.append(Path(os.environ["ITEM2VEC_DATA"]))
-    return roots + [_fetch.default_data_dir()]
-
-
 def find_file(filename: str, group: str, data_dir: PathLike | None = None) -> Path | None:
     """First ``root``, ``root/group`` or ``root/../group`` holding ``filename`` (roots: see module doc)."""
-    for root in _roots(data_dir):
+    for root, _ in _fetch.data_roots(data_dir):
         for folder in (root, root / group, root.parent / group):
             if (folder / filename).is_file():
                 return folder / filename
@@ -344,7 +337,7 @@ def _locate(filename: str, group: str, data_dir: PathLike | None, download: bool
     if found is not None:
         return found
     if not download:
-        roots = ", ".join(str(r) for r in _roots(data_dir))
+        roots = ", ".join(str(r) for r, _ in _fetch.data_roots(data_dir))
         raise DatasetNotFoundError(f"{filename} not found under {roots} (nor their {group}/ or ../{group}/) "
                                    f"and download=False. To fix: {_HOW_TO_FIX}.")
     return fetch_file(filename, group, data_dir, progress=progress)

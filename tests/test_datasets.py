@@ -130,6 +130,25 @@ def test_env_var_and_resolution_order(tmp_path, monkeypatch):
     assert ds.load_movielens("ml-100k", data_dir=tmp_path / "explicit").path.parent.name == "explicit"
 
 
+def test_one_list_of_data_roots_for_movielens_and_the_sequence_sets(tmp_path, monkeypatch, isolated):
+    from item2vec import fetch, seqdata
+
+    assert fetch.data_roots() == [(isolated, "cache")]
+    monkeypatch.setenv("ITEM2VEC_DATA", "")  # empty counts as unset
+    assert fetch.data_roots(tmp_path / "d") == [(tmp_path / "d", "data_dir"), (isolated, "cache")]
+    monkeypatch.setenv("ITEM2VEC_DATA", str(tmp_path / "env"))
+    roots = [(tmp_path / "d", "data_dir"), (tmp_path / "env", "ITEM2VEC_DATA"), (isolated, "cache")]
+    assert fetch.data_roots(str(tmp_path / "d")) == roots
+    # both loaders name the same folders, in this order, when nothing is found
+    with pytest.raises(ds.DatasetNotFoundError) as ml:
+        ds.load_movielens("ml-100k", data_dir=tmp_path / "d", download=False)
+    with pytest.raises(ds.DatasetNotFoundError) as seq:
+        seqdata.load_sequence_dataset("toys", data_dir=tmp_path / "d", download=False)
+    for err in (ml, seq):
+        msg = str(err.value)
+        assert msg.index(str(tmp_path / "d")) < msg.index(str(tmp_path / "env")) < msg.index(str(isolated))
+
+
 def test_unknown_names():
     with pytest.raises(ValueError, match="ml-100k.*ml-latest-small"):
         ds.load_movielens("ml-5k")
