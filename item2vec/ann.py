@@ -219,19 +219,42 @@ class IndexMixin:
         with _omp_threads(faiss, threads):
             for space in dict.fromkeys(spaces):
                 indexes[space] = _build_one(faiss, kind, self._space_vectors(space), opt, seed)
-        index = ItemIndex(kind, opt, indexes, threads)
-        index._source = (weakref.ref(self.item_vectors_), weakref.ref(self.context_vectors_))
-        self.index_ = index
-        return index
+        return self._install_index(ItemIndex(kind, opt, indexes, threads))
 
     def drop_index(self) -> None:
         """Forget the index: queries are exact again (and ``save`` stores no index)."""
         self.index_ = None
 
+    def _install_index(self, index: ItemIndex) -> ItemIndex:
+        """Make ``index`` the model's, tied to the vectors it was built from (:meth:`_live_index`)."""
+        index._source = (weakref.ref(self.item_vectors_), weakref.ref(self.context_vectors_))
+        self.index_ = index
+        return index
+
+    @staticmethod
+    def _space(rule: str) -> str:
+        """The space of a scoring rule: ``"cosine"`` for ``scoring="cosine"``, else ``"ip"`` (``"sgns"``)."""
+        return "cosine" if rule == "cosine" else "ip"
+
     def _space_vectors(self, space: str) -> np.ndarray:
+        """The item vectors of ``space``: a history's query vector scores item ``j`` by ``q @ vectors[j]``."""
         return self.context_vectors_ if space == "ip" else self._unit_vectors()
 
-    def _live_index(self, space: str) -> ItemIndex | None:
+    def _space_queries(self, space: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """Query vectors of encoded histories (CSR ``indptr, indices``) in ``space``.
+
+        ``"ip"``: the profile of the input vectors; ``"cosine"``: the unit profile of the unit
+        input vectors. Shared by the exact scorer (``Item2Vec._scorer``) and the index search.
+        """
+        decay = self._profile_decay()
+        if space == "cosine":
+            U = self._unit_vectors()
+            return lambda ptr, idx: normalize_rows(profiles(U, ptr, idx, self.history_length, decay))
+        W = self.item_vectors_
+        return lambda ptr, idx: profiles(W, ptr, idx, self.history_length, decay)
+
+    def _live_index(self, space: str | None = None) -> ItemIndex | None:
+        """The index if it still belongs to the model's vectors (else dropped, with a warning) and has ``space``."""
         index = self.index_
         if index is None:
             return None
@@ -241,15 +264,14 @@ class IndexMixin:
                           "it was dropped and queries are exact: call build_index() again", RuntimeWarning, stacklevel=4)
             self.index_ = None
             return None
-        return index if space in index.indexes else None
+        return index if space is None or space in index.indexes else None
 
     # ------------------------------------------------------------------ query hooks
     def _index_topk(self, indptr: np.ndarray, indices: np.ndarray, k: int, exclude: np.ndarray | None,
                     filter_seen: bool, block: Callable[[int, int], np.ndarray],
                     options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
         """``recommend``'s top-``k`` from the index, or None (no usable index: the exact path)."""
-        rule = options.get("scoring") or self.scoring
-        space = "cosine" if rule == "cosine" else "ip"
+        space = self._space(options.get("scoring") or self.scoring)
         index = self._live_index(space)
         if index is None:
             return None
@@ -260,10 +282,7 @@ class IndexMixin:
         vals = np.empty((n, k), dtype=np.float32)
         sub_ptr = np.r_[0, np.cumsum(lengths[rows])]
         sub_idx = indices  # empty histories hold no indices: the non-empty rows' indices are all of them
-        X = self.item_vectors_ if space == "ip" else self._unit_vectors()
-        Q = profiles(X, sub_ptr, sub_idx, self.history_length, self._profile_decay())
-        if space == "cosine":
-            Q = normalize_rows(Q)
+        Q = self._space_queries(space)(sub_ptr, sub_idx)
         n_ex = 0 if exclude is None else int(exclude.sum())
         seen = np.quantile(lengths[rows], 0.9) if filter_seen and rows.size else 0
         fetch = min(V, max(2 * k, min(k + int(seen) + n_ex, max(4 * k, 256))))
@@ -310,7 +329,7 @@ class IndexMixin:
     # ------------------------------------------------------------------ persistence hooks
     def _index_arrays(self) -> dict[str, np.ndarray]:
         """Serialised indexes (``uint8``) for ``save``; empty without an index."""
-        index = self._live_index("cosine") or self._live_index("ip")
+        index = self._live_index()
         if index is None:
             return {}
         faiss = import_faiss()
@@ -343,9 +362,7 @@ class IndexMixin:
                 raise ValueError(f"the saved {space!r} index holds {ix.ntotal} vectors of dimension {ix.d}, "
                                  f"the model {len(self.vocab_)} of dimension {self.item_vectors_.shape[1]}")
             indexes[space] = ix
-        index = ItemIndex(spec["kind"], spec["options"], indexes, spec.get("threads"))
-        index._source = (weakref.ref(self.item_vectors_), weakref.ref(self.context_vectors_))
-        self.index_ = index
+        self._install_index(ItemIndex(spec["kind"], spec["options"], indexes, spec.get("threads")))
 
 
 def _exact_rows(block: Callable[[int, int], np.ndarray], V: int, k: int) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:

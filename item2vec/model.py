@@ -13,7 +13,7 @@ from .params import HyperParameters, validate_params
 from .ann import IndexMixin
 from .export import ExportMixin
 from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
-from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows, profiles
+from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows
 from ._kernels import make_settings
 from .hard_negatives import LEGACY_PARAMS, as_strategy
 from .holdout import FALLBACK_DECAY, choose_decay, training_split
@@ -300,12 +300,9 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         rule = self.scoring if scoring is None else scoring
         if rule not in SCORING_RULES:
             raise ValueError(f"scoring must be 'sgns' or 'cosine', got scoring={rule!r}")
-        decay = self._profile_decay()
-        if rule == "cosine":
-            U = self._unit_vectors()
-            return lambda ptr, idx: normalize_rows(profiles(U, ptr, idx, self.history_length, decay)) @ U.T
-        W, C = self.item_vectors_, self.context_vectors_
-        return lambda ptr, idx: profiles(W, ptr, idx, self.history_length, decay) @ C.T
+        space = self._space(rule)  # the query and item vectors of the rule (item2vec.ann, shared with the index)
+        queries, items = self._space_queries(space), self._space_vectors(space)
+        return lambda ptr, idx: queries(ptr, idx) @ items.T
 
     def similar_items(self, item_ids: Any, k: int = 10, *, min_count: int = 1,
                       on_unknown: str = "raise") -> tuple[np.ndarray, np.ndarray]:

@@ -127,6 +127,20 @@ def test_stale_index_is_dropped_with_a_warning():
     same(got, other.recommend(histories(other), 10))
 
 
+def test_save_keeps_an_index_of_either_space_and_drops_a_stale_one_once(tmp_path, recwarn):
+    model = planted()
+    model.build_index("flat", spaces="ip")
+    loaded = Item2Vec.load(model.save(tmp_path / "ip.npz"))
+    assert loaded.index_.spaces == ("ip",) and loaded.index_._source[0]() is loaded.item_vectors_
+    other = planted(seed=5)
+    loaded._set_fitted(other.vocab_, other.item_vectors_, other.context_vectors_)
+    again = Item2Vec.load(loaded.save(tmp_path / "stale.npz"))  # neither the arrays nor the metadata of the index
+    assert again.index_ is None and loaded.index_ is None
+    assert [str(w.message) for w in recwarn if issubclass(w.category, RuntimeWarning)] == [
+        "the ANN index was built from vectors this model no longer has (fit or load replaced them); "
+        "it was dropped and queries are exact: call build_index() again"]
+
+
 def test_cosine_only_index_for_vectors_without_context():
     rng = np.random.default_rng(0)
     model = Item2Vec.from_vectors(np.arange(50), rng.standard_normal((50, 8)), verbose=False)
