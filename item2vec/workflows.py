@@ -142,9 +142,12 @@ def model_params(models: Sequence[str], overrides: dict[str, dict[str, Any]] | N
                 and data.items is not None and "genres" in data.items):
             params["item_groups"] = genre_map(data.items)  # genres as look-alike groups, for the whole catalogue:
             params.setdefault("groups_on_unknown", "ignore")  # films seen only in test targets are not trained
-        placeholder = {"item_groups": {}} if data is None and params.get("hard_negatives") == "group" else {}
+        if (name == "item2vec" and params.get("hard_negatives") == "group" and data is not None
+                and "item_groups" not in params):
+            raise CLIError("invalid hyperparameter for item2vec: hard_negatives='group' needs item groups, and "
+                           "this data has no genres")
         try:
-            check_model_params(name, {**params, **placeholder})  # no data yet: groups come later
+            check_model_params(name, params)
         except ValueError as e:
             raise CLIError(f"invalid hyperparameter for {name}: {e}") from None
         out[name] = params

@@ -110,6 +110,12 @@ def test_evaluate_custom_file(capsys, tmp_path):
     assert code == 0, err
     assert out.startswith("dataset log.csv |") and "cosine" in out
 
+    # group hard negatives need genres: refused before any model is fit, naming why
+    code, out, err = run(capsys, "evaluate", "--data", str(path), "--user-col", "uid", "--item-col", "sku",
+                         "--time-col", "ts", "--models", "pop,item2vec", "--set", "item2vec.hard_negatives=group", "-q")
+    assert_usage_error(code, out, err)
+    assert "needs item groups" in err and "no genres" in err and "fit_seconds" not in out
+
 
 # ---------------------------------------------------------------------------- train / similar / recommend
 def test_train_similar_recommend_round_trip(capsys, tmp_path):
