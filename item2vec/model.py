@@ -195,16 +195,19 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ training
-    def _sequences(self, data: Any) -> Sequences:
+    def _sequences(self, data: Any, min_count: int | None = None, min_length: int | None = None) -> Sequences:
+        """``data`` as Sequences (``min_count``/``min_length`` default to the hyperparameters)."""
         if isinstance(data, Sequences):
             return data
+        count = self.min_count if min_count is None else min_count
+        length = self.min_length if min_length is None else min_length
         if isinstance(data, pd.DataFrame):
             time_col = self.time_col
             if time_col == "auto":
                 time_col = "timestamp" if "timestamp" in data.columns else None
             return build_sequences(data, user_col=self.user_col, item_col=self.item_col, time_col=time_col,
-                                   session_gap=self.session_gap, min_item_count=self.min_count, min_length=self.min_length)
-        return build_sequences(data, min_item_count=self.min_count, min_length=self.min_length)
+                                   session_gap=self.session_gap, min_item_count=count, min_length=length)
+        return build_sequences(data, min_item_count=count, min_length=length)
 
     def fit(self, data: pd.DataFrame | Sequences | Iterable[Iterable[Any]]) -> "Item2Vec":
         """Learn item vectors from an interaction log or item sequences.
@@ -240,8 +243,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         seed = resolve_seed(self.random_state)
         threads = thread_count(self.n_threads)
         seqs = self._sequences(data)
-        settings = make_settings(self.window, None if self.context == "set" else self.backward_window, self.shrink_windows, self.context == "set",
-                                 self.max_set_contexts, self.negative, self.shared_negatives)
+        settings = self._settings()
 
         train_seqs, held = training_split(seqs, self.history_decay, seed)  # held: targets for history_decay="auto"
 
@@ -272,6 +274,50 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.training_seconds_ = trained.training_seconds
         self.mining_seconds_ = trained.mining_seconds
         return self
+
+    def partial_fit(self, new_data: pd.DataFrame | Sequences | Iterable[Iterable[Any]], epochs: int | None = None, *,
+                    alpha: float | None = None) -> "Item2Vec":
+        """Continue training on new data only: new items are appended, existing codes never change.
+
+        Details and measurements: :mod:`item2vec.incremental`. Counts become
+        old + new (noise and subsampling tables follow); new items need
+        ``min_count`` events in ``new_data``; new rows start as in ``fit``;
+        existing vectors continue from where they are.
+
+        Parameters
+        ----------
+        new_data : DataFrame, Sequences or iterable of item-id sequences
+            As for :meth:`fit` (same columns and filters).
+        epochs : int, optional
+            Passes over ``new_data`` (default ``epochs``).
+        alpha : float, optional
+            Start of the learning rate, decayed linearly to ``min_alpha`` over
+            these epochs (default ``incremental.PARTIAL_ALPHA * alpha``).
+
+        Returns
+        -------
+        self
+            ``loss_history_`` grows by these epochs, ``n_tokens_`` by the
+            update's tokens, ``n_updates_`` by one. ``history_decay="auto"``
+            keeps ``history_decay_``. Without any usable event the model is
+            unchanged (``RuntimeWarning``).
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit`` (or ``load``).
+        ValueError, TypeError
+            Invalid parameters (named), item ids of another kind than the
+            model's, hard negatives that cannot be built, diverging training.
+        """
+        from .incremental import partial_fit
+
+        return partial_fit(self, new_data, epochs, alpha)
+
+    def _settings(self) -> Any:
+        """The kernel's :class:`~item2vec._kernels.Settings` for these hyperparameters."""
+        return make_settings(self.window, None if self.context == "set" else self.backward_window, self.shrink_windows,
+                             self.context == "set", self.max_set_contexts, self.negative, self.shared_negatives)
 
     def _hard_negative_sampler(self, seqs: Sequences) -> Callable[[int, np.ndarray], Any] | None:
         strategy = as_strategy(self.hard_negatives, {k: getattr(self, k) for k in LEGACY_PARAMS})
