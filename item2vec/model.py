@@ -270,6 +270,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.history_decay_ = decay
         self.decay_scores_ = scores
         self.n_tokens_ = seqs.n_tokens
+        self.n_updates_ = 0  # partial_fit calls since this fit
         self.n_pairs_ = trained.n_pairs
         self.training_seconds_ = trained.training_seconds
         self.mining_seconds_ = trained.mining_seconds
