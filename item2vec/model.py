@@ -277,13 +277,14 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         return self
 
     def partial_fit(self, new_data: pd.DataFrame | Sequences | Iterable[Iterable[Any]], epochs: int | None = None, *,
-                    alpha: float | None = None) -> "Item2Vec":
+                    alpha: float | None = None, blend: float = 0.5) -> "Item2Vec":
         """Continue training on new data only: new items are appended, existing codes never change.
 
         Details and measurements: :mod:`item2vec.incremental`. Counts become
         old + new (noise and subsampling tables follow); new items need
         ``min_count`` events in ``new_data``; new rows start as in ``fit``;
-        existing vectors continue from where they are.
+        existing vectors continue from where they are, then each moves back
+        towards its old value by its share of update events (``blend``).
 
         Parameters
         ----------
@@ -294,6 +295,11 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         alpha : float, optional
             Start of the learning rate, decayed linearly to ``min_alpha`` over
             these epochs (default ``incremental.PARTIAL_ALPHA * alpha``).
+        blend : float >= 0, default 0.5
+            An existing item's row ends at ``old + s ** blend * (trained - old)``,
+            ``s`` its share of update events in its count: items absent from
+            the update keep their vectors; ``0`` is plain continued training.
+            0.5 was best on a MovieLens time split (``benchmarks/incremental.py``).
 
         Returns
         -------
@@ -313,7 +319,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         """
         from .incremental import partial_fit
 
-        return partial_fit(self, new_data, epochs, alpha)
+        return partial_fit(self, new_data, epochs, alpha, blend)
 
     def _settings(self) -> Any:
         """The kernel's :class:`~item2vec._kernels.Settings` for these hyperparameters."""

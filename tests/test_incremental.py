@@ -94,6 +94,24 @@ def test_training_continues_from_the_fitted_vectors(fitted, new_data):
     assert cos.min() > 0.5
 
 
+def test_consolidation_keeps_items_absent_from_the_update(fitted, new_data):
+    absent = fitted.vocab_.encode(list(range(20, 30)))  # cluster 2 is not in the update
+    plain, blended = updated(fitted, new_data, blend=0.0), updated(fitted, new_data)
+    # plain continued training pushes their context vectors around (as negatives); consolidation undoes it
+    assert not np.array_equal(plain.context_vectors_[absent], fitted.context_vectors_[absent])
+    assert np.array_equal(blended.context_vectors_[absent], fitted.context_vectors_[absent])
+    assert np.array_equal(blended.item_vectors_[absent], fitted.item_vectors_[absent])
+    n_old = len(fitted.vocab_)
+    assert np.array_equal(blended.item_vectors_[n_old:], plain.item_vectors_[n_old:])  # new rows: as trained
+    # an item in the update ends between its old and its trained row, at share ** 0.5 of the way
+    j = int(fitted.vocab_.encode([0])[0])
+    share = 1 - fitted.vocab_.counts[j] / blended.vocab_.counts[j]
+    expected = fitted.item_vectors_[j] + np.float32(share ** 0.5) * (plain.item_vectors_[j] - fitted.item_vectors_[j])
+    np.testing.assert_allclose(blended.item_vectors_[j], expected, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="blend must be a real >= 0"):
+        updated(fitted, new_data, blend=-1)
+
+
 def normalize(X):
     return X / np.linalg.norm(X, axis=1, keepdims=True)
 
