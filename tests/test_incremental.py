@@ -229,3 +229,11 @@ def test_cli_train_init_round_trip(tmp_path, old_data, new_data):
         assert main(["train", "--data", write(new_data, "n2.txt"), "--init", str(tmp_path / "nope.npz"),
                      "--output", str(out)]) == 2
         assert main(["train", "--data", write(new_data, "n3.txt"), "--init", str(base), "--dry-run"]) == 2
+
+
+def test_mined_hard_negatives_mine_from_the_current_vectors(fitted, new_data):
+    from item2vec.hard_negatives import MinedNegatives
+
+    m = clone(fitted, hard_negatives=MinedNegatives(k=5, every=2, start=0)).partial_fit(new_data, epochs=3)
+    assert len(m.vocab_) == 40 and m.mining_seconds_ > 0
+    assert np.isfinite(m.item_vectors_).all()
