@@ -189,7 +189,10 @@ def main(argv=None) -> int:
     p.add_argument("--blends", type=lambda s: [float(x) for x in s.split(",")], default=[0.0, 1.0],
                    help="other blends tried at --daily-fraction")
     p.add_argument("--no-daily-refits", dest="daily_refits", action="store_false")
+    p.add_argument("--quick", action="store_true", help="a smoke run: diginetica, 3 epochs, one partial row")
     args = p.parse_args(argv)
+    if args.quick:
+        args.datasets, args.epochs, args.alpha_fractions, args.blends = "diginetica", 3, [0.5], []
     warm_up_item2vec(args.threads)
     print(f"# partial_fit vs refit; {machine_note()}")
     for name in args.datasets.split(","):
