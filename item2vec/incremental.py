@@ -22,7 +22,7 @@ data), so an update costs about ``new tokens / old tokens`` of a refit:
   ``PARTIAL_ALPHA * model.alpha``) to ``min_alpha`` over the update's
   ``epochs`` (default ``model.epochs``): the schedule of a fresh fit,
   restarted at a fraction of its start. Measured on ml-latest-small
-  (``benchmarks/incremental.py``, recall@10 vs a refit): 1.01x from
+  (``benchmarks/incremental.py``, blend=0.5, recall@10 vs a refit): 1.01x from
   ``alpha``, 1.03x from ``0.5 * alpha``, 1.00x from ``0.25 * alpha``; much
   lower rates leave new items half-trained (context vectors near 0 score
   above the many negative scores and crowd the top of the lists).
