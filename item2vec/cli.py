@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from . import __version__
-from .cli_model import cmd_recommend, cmd_similar, cmd_warmup, warm_for_timing
+from .cli_model import add_train_options, cmd_recommend, cmd_similar, cmd_warmup, warm_for_timing
 from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError
 from .model_io import ModelFileError
 from .scoring import SCORING_RULES
@@ -215,7 +215,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
-        model = run_train(data, params, seed=args.seed, threads=args.threads, progress=not args.quiet)
+        model = run_train(data, params, seed=args.seed, threads=args.threads, progress=not args.quiet, init=args.init)
     seconds = time.perf_counter() - t0
     if getattr(model, "n_pairs_", None) == 0:
         raise CLIError(f"training on {data.name} saw no (center, context) pair (subsampling sample={model.sample} "
@@ -345,8 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="MODEL.npz", help="model file to write (required unless --dry-run)")
     p.add_argument("--set", action="extend", nargs="+", metavar="PARAM=VALUE",
                    help="item2vec hyperparameters, one or more per --set, repeatable (e.g. --set window=3 epochs=40)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="print the training pairs, memory and estimated wall time of this fit, and exit")
+    add_train_options(p)  # --dry-run, --init (item2vec.cli_model)
     _add_run_options(p)
     p.set_defaults(func=cmd_train)
 

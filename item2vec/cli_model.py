@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
+from .model_io import npz_path
 from .workflows import CLIError, convert_ids, item_title, load_titles, render_table, run_recommend, run_similar
 
-__all__ = ["cmd_similar", "cmd_recommend", "cmd_warmup", "warm_for_timing"]
+__all__ = ["cmd_similar", "cmd_recommend", "cmd_warmup", "warm_for_timing", "add_train_options"]
 
 PROG = "item2vec"
 
@@ -21,6 +23,23 @@ def _load_model(path: str) -> Any:
     from .model import Item2Vec
 
     return Item2Vec.load(path)
+
+
+def _existing_model(path: str) -> str:
+    """``--init`` value: a model file that exists (checked before any data is loaded)."""
+    if not npz_path(path).is_file() and not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"model file not found: {path}")
+    return path
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    """``train``'s ``--dry-run`` and ``--init`` (exclusive: a dry run estimates a fresh fit)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--dry-run", action="store_true",
+                   help="print the training pairs, memory and estimated wall time of this fit, and exit")
+    g.add_argument("--init", type=_existing_model, default=None, metavar="MODEL.npz",
+                   help="update this saved model with the data (Item2Vec.partial_fit: new items are appended, "
+                        "training continues on the new data only; --set changes its parameters) and write --output")
 
 
 def _titles_args(args: argparse.Namespace) -> dict[Any, str] | None:

@@ -12,6 +12,7 @@ from .model_io import load_estimator, save_estimator
 from .params import HyperParameters, validate_params
 from .ann import IndexMixin
 from .export import ExportMixin
+from .fitted_state import FittedStateMixin
 from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
 from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows
 from ._kernels import make_settings
@@ -20,12 +21,11 @@ from .holdout import FALLBACK_DECAY, choose_decay, training_split
 from .sequences import Sequences, build_sequences
 from .training import check_callbacks, resolve_seed, thread_count, train
 from .validation import check_int
-from .vocab import Vocabulary
 
 __all__ = ["Item2Vec", "NotFittedError"]
 
 
-class Item2Vec(HyperParameters, IndexMixin, ExportMixin, RecommenderBase):
+class Item2Vec(HyperParameters, FittedStateMixin, IndexMixin, ExportMixin, RecommenderBase):
     """Item embeddings trained with skip-gram negative sampling (SGNS) on item sequences.
 
     All hyperparameters are keyword-only and stored unchanged; they are
@@ -195,16 +195,19 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ training
-    def _sequences(self, data: Any) -> Sequences:
+    def _sequences(self, data: Any, min_count: int | None = None, min_length: int | None = None) -> Sequences:
+        """``data`` as Sequences (``min_count``/``min_length`` default to the hyperparameters)."""
         if isinstance(data, Sequences):
             return data
+        count = self.min_count if min_count is None else min_count
+        length = self.min_length if min_length is None else min_length
         if isinstance(data, pd.DataFrame):
             time_col = self.time_col
             if time_col == "auto":
                 time_col = "timestamp" if "timestamp" in data.columns else None
             return build_sequences(data, user_col=self.user_col, item_col=self.item_col, time_col=time_col,
-                                   session_gap=self.session_gap, min_item_count=self.min_count, min_length=self.min_length)
-        return build_sequences(data, min_item_count=self.min_count, min_length=self.min_length)
+                                   session_gap=self.session_gap, min_item_count=count, min_length=length)
+        return build_sequences(data, min_item_count=count, min_length=length)
 
     def fit(self, data: pd.DataFrame | Sequences | Iterable[Iterable[Any]]) -> "Item2Vec":
         """Learn item vectors from an interaction log or item sequences.
@@ -240,8 +243,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         seed = resolve_seed(self.random_state)
         threads = thread_count(self.n_threads)
         seqs = self._sequences(data)
-        settings = make_settings(self.window, None if self.context == "set" else self.backward_window, self.shrink_windows, self.context == "set",
-                                 self.max_set_contexts, self.negative, self.shared_negatives)
+        settings = self._settings()
 
         train_seqs, held = training_split(seqs, self.history_decay, seed)  # held: targets for history_decay="auto"
 
@@ -268,20 +270,61 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.history_decay_ = decay
         self.decay_scores_ = scores
         self.n_tokens_ = seqs.n_tokens
+        self.n_updates_ = 0  # partial_fit calls since this fit
         self.n_pairs_ = trained.n_pairs
         self.training_seconds_ = trained.training_seconds
         self.mining_seconds_ = trained.mining_seconds
         return self
 
-    def _fitted_state(self) -> dict[str, Any]:
-        """Every attribute that is not a hyperparameter (fitted state, query caches), for :meth:`_restore_fitted_state`."""
-        params = self.get_params()
-        return {k: v for k, v in vars(self).items() if k not in params}
+    def partial_fit(self, new_data: pd.DataFrame | Sequences | Iterable[Iterable[Any]], epochs: int | None = None, *,
+                    alpha: float | None = None, blend: float = 0.5) -> "Item2Vec":
+        """Continue training on new data only: new items are appended, existing codes never change.
 
-    def _restore_fitted_state(self, state: dict[str, Any]) -> None:
-        for k in self._fitted_state():
-            delattr(self, k)
-        vars(self).update(state)
+        Details and measurements: :mod:`item2vec.incremental`. Counts become
+        old + new (noise and subsampling tables follow); new items need
+        ``min_count`` events in ``new_data``; new rows start as in ``fit``;
+        existing vectors continue from where they are, then each moves back
+        towards its old value by its share of update events (``blend``).
+
+        Parameters
+        ----------
+        new_data : DataFrame, Sequences or iterable of item-id sequences
+            As for :meth:`fit` (same columns and filters).
+        epochs : int, optional
+            Passes over ``new_data`` (default ``epochs``).
+        alpha : float, optional
+            Start of the learning rate, decayed linearly to ``min_alpha`` over
+            these epochs (default ``incremental.PARTIAL_ALPHA * alpha``).
+        blend : float >= 0, default 0.5
+            An existing item's row ends at ``old + s ** blend * (trained - old)``,
+            ``s`` its share of update events in its count: items absent from
+            the update keep their vectors; ``0`` is plain continued training.
+            0.5 was best on a MovieLens time split (``benchmarks/incremental.py``).
+
+        Returns
+        -------
+        self
+            ``loss_history_`` grows by these epochs, ``n_tokens_`` by the
+            update's tokens, ``n_updates_`` by one. ``history_decay="auto"``
+            keeps ``history_decay_``. Without any usable event the model is
+            unchanged (``RuntimeWarning``).
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit`` (or ``load``).
+        ValueError, TypeError
+            Invalid parameters (named), item ids of another kind than the
+            model's, hard negatives that cannot be built, diverging training.
+        """
+        from .incremental import partial_fit
+
+        return partial_fit(self, new_data, epochs, alpha, blend)
+
+    def _settings(self) -> Any:
+        """The kernel's :class:`~item2vec._kernels.Settings` for these hyperparameters."""
+        return make_settings(self.window, None if self.context == "set" else self.backward_window, self.shrink_windows,
+                             self.context == "set", self.max_set_contexts, self.negative, self.shared_negatives)
 
     def _hard_negative_sampler(self, seqs: Sequences) -> Callable[[int, np.ndarray], Any] | None:
         strategy = as_strategy(self.hard_negatives, {k: getattr(self, k) for k in LEGACY_PARAMS})
@@ -365,66 +408,12 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         """
         return load_estimator(cls, path)
 
-    # ------------------------------------------------------------------ conveniences
-    @classmethod
-    def from_vectors(cls, item_ids: Any, item_vectors: np.ndarray, context_vectors: np.ndarray | None = None,
-                     counts: Any = None, **params: Any) -> "Item2Vec":
-        """A fitted model from existing vectors (e.g. trained elsewhere, such as gensim).
-
-        Parameters
-        ----------
-        item_ids : array-like
-            Raw ids, one per row.
-        item_vectors : ndarray (n_items, dim)
-            Input vectors.
-        context_vectors : ndarray (n_items, dim), optional
-            Output vectors; without them only ``scoring="cosine"`` makes sense,
-            so it becomes the default.
-        counts : array-like of int, optional
-            Item frequencies (used for the popularity fallback); ones if absent.
-        **params
-            Hyperparameters (e.g. ``history_length``), validated as ``fit`` validates them.
-
-        Raises
-        ------
-        ValueError
-            Vectors that are not 2-D, not finite, or of mismatched shapes; an
-            invalid hyperparameter (named).
-        """
-        W = np.asarray(item_vectors)
-        if W.ndim != 2:
-            raise ValueError(f"item_vectors must be 2-D, got shape {W.shape}")
-        if context_vectors is None:
-            params.setdefault("scoring", "cosine")
-            context_vectors = np.zeros(W.shape, dtype=np.float32)
-        for name, V in (("item_vectors", W), ("context_vectors", np.asarray(context_vectors))):
-            if V.dtype.kind not in "iuf" or not np.isfinite(V).all():
-                raise ValueError(f"{name} must hold finite numbers (dtype {V.dtype}); "
-                                 f"NaN or inf rows would poison every score")
-        counts = np.ones(W.shape[0], dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
-        model = cls(vector_size=W.shape[1], **params)
-        validate_params(model.get_params())
-        model._set_fitted(Vocabulary(item_ids, counts), W, context_vectors)
-        return model
-
     def _profile_decay(self) -> float | None:
         """The decay profiles use: ``history_decay``, or for ``"auto"`` the one ``fit`` chose (0.7 if none)."""
         if self.history_decay != "auto":
             return self.history_decay
         chosen = getattr(self, "history_decay_", None)
         return FALLBACK_DECAY if chosen is None else chosen
-
-    def _set_fitted(self, vocab: Vocabulary, item_vectors: Any, context_vectors: Any, loss_history: Iterable[float] = ()) -> None:
-        """Install learned state (shared by :meth:`load` and :meth:`from_vectors`); ``ValueError`` on shape mismatch."""
-        W = np.ascontiguousarray(item_vectors, dtype=np.float32)
-        C = np.ascontiguousarray(context_vectors, dtype=np.float32)
-        if W.ndim != 2 or W.shape[0] != len(vocab):
-            raise ValueError(f"item_vectors shape {W.shape} does not match {len(vocab)} items")
-        if C.shape != W.shape:
-            raise ValueError(f"context_vectors shape {C.shape} differs from item_vectors shape {W.shape}")
-        self.vocab_, self.item_vectors_, self.context_vectors_ = vocab, W, C
-        self.loss_history_ = list(loss_history)
-        self._normed = None
 
     def get_vector(self, item_id: Any) -> np.ndarray:
         """Input vector of one raw item id (``KeyError`` if unknown)."""

@@ -320,7 +320,7 @@ def save_estimator(model: Any, path: str | os.PathLike) -> str:
             f"on small data use sample=0 (it was sample={model.sample!r}), or give more or longer sequences")
     meta = {"library_version": __version__, "params": encode_params(model.get_params()), "vocab_kind": model.vocab_.kind,
             "loss_history": [float(x) for x in model.loss_history_], "n_tokens": int(getattr(model, "n_tokens_", 0)),
-            "history_decay_": getattr(model, "history_decay_", None)}
+            "history_decay_": getattr(model, "history_decay_", None), "n_updates": int(getattr(model, "n_updates_", 0))}
     arrays = {"item_vectors": model.item_vectors_, "context_vectors": model.context_vectors_, **model.vocab_.to_arrays()}
     return str(write_model(path, {**arrays, **model._index_arrays()}, {**meta, **model._index_meta()}))
 
@@ -338,12 +338,15 @@ def load_estimator(cls: Any, path: str | os.PathLike) -> Any:
         losses = meta.get("loss_history", [])
         if not isinstance(losses, list) or not all(isinstance(x, float) or is_int(x) for x in losses):
             raise ValueError(f"loss_history must be a list of numbers, got {str(losses)[:80]}")
+        updates = meta.get("n_updates", 0)  # partial_fit calls so far (absent from older files)
+        if not is_int(updates) or updates < 0:
+            raise ValueError(f"n_updates must be an integer >= 0, got n_updates={updates!r}")
         decay = meta.get("history_decay_")
         if decay is not None and not (is_real(decay) and 0 < decay <= 1):
             raise ValueError(f"history_decay_ must be None or a real in (0, 1], got history_decay_={decay!r}")
         model = cls(**params)
         vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta.get("vocab_kind"))
-        model.n_tokens_ = n_tokens
+        model.n_tokens_, model.n_updates_ = n_tokens, int(updates)
         model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], losses)
         model.history_decay_ = None if decay is None else float(decay)
         model._restore_index(arrays, meta)  # the saved ANN index, if any (item2vec.ann)

@@ -95,7 +95,8 @@ def initial_vectors(n_items: int, dim: int, seed: int) -> tuple[np.ndarray, np.n
 
 def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: float, min_alpha: float,
           ns_exponent: float, sample: float, seed: int, threads: int, hard: HardNegativeProvider | None = None,
-          on_epoch: EpochHook | None = None, progress: bool = False) -> Trained:
+          on_epoch: EpochHook | None = None, progress: bool = False,
+          init: tuple[np.ndarray, np.ndarray] | None = None) -> Trained:
     """Train SGNS vectors on ``seqs`` for ``epochs`` epochs; returns a :class:`Trained`.
 
     ``alpha`` decays linearly to ``min_alpha`` over all epochs. ``threads``
@@ -103,7 +104,10 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
     hard negatives from the current input vectors. ``on_epoch`` sees the
     training arrays themselves (not copies) after every epoch. ``progress``
     shows a bar on stderr when it is a terminal (and in notebooks), one tick
-    per epoch.
+    per epoch. ``init``: the (input, output) vectors to start from, float32
+    C-contiguous ``(len(seqs.vocab), dim)``, trained IN PLACE (pass copies);
+    ``None`` starts from :func:`initial_vectors` (``partial_fit`` passes the
+    fitted vectors, see :mod:`item2vec.incremental`).
 
     Raises
     ------
@@ -111,7 +115,7 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
         When an epoch ends with a non-finite loss or non-finite vectors
         (training diverged), naming the epoch and ``alpha``.
     """
-    W, C = initial_vectors(len(seqs.vocab), dim, seed)
+    W, C = initial_vectors(len(seqs.vocab), dim, seed) if init is None else init
     noise = pack_alias(*alias_table(noise_distribution(seqs.vocab.counts, ns_exponent)))
     tables = Tables(keep_probabilities(seqs.vocab.counts, sample), noise, *sigmoid_tables())
     corpus = Corpus(seqs.items, seqs.offsets, corpus_blocks(seqs.offsets))

@@ -172,8 +172,18 @@ def run_evaluate(split: Any, models: Sequence[str], ks: Sequence[int], params: d
 
 
 def run_train(data: Data, params: dict[str, Any], *, seed: int = 0, threads: int | None = None,
-              progress: bool = True) -> Any:
-    """Fit an :class:`~item2vec.Item2Vec` on all interactions of ``data``."""
+              progress: bool = True, init: str | None = None) -> Any:
+    """Fit an :class:`~item2vec.Item2Vec` on all interactions of ``data``.
+
+    With ``init`` (``train --init MODEL.npz``) the saved model is loaded, ``params``
+    (the ``--set`` overrides), ``seed`` and ``threads`` are set on it, and it is
+    updated with :meth:`~item2vec.Item2Vec.partial_fit` on ``data`` instead.
+    """
+    if init is not None:
+        from .model import Item2Vec
+
+        model = Item2Vec.load(init).set_params(**params, random_state=seed, n_threads=threads, verbose=progress)
+        return model.partial_fit(data.interactions)
     model = make_model("item2vec", params, seed=seed, n_threads=threads, verbose=progress)
     return model.fit(data.interactions)
 
