@@ -114,7 +114,8 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
     W, C = initial_vectors(len(seqs.vocab), dim, seed)
     noise = pack_alias(*alias_table(noise_distribution(seqs.vocab.counts, ns_exponent)))
     tables = Tables(keep_probabilities(seqs.vocab.counts, sample), noise, *sigmoid_tables())
-    corpus = Corpus(seqs.items, seqs.offsets, corpus_blocks(seqs.offsets))
+    corpus = Corpus(seqs.items, seqs.offsets, corpus_blocks(seqs.offsets),
+                    np.zeros(0, np.float32) if seqs.weights is None else seqs.weights)
     block_loss = np.zeros(corpus.blocks.size - 1, dtype=np.float64)
     block_pairs = np.zeros(corpus.blocks.size - 1, dtype=np.int64)
     out = Trained(W, C)
@@ -130,14 +131,17 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
                 negatives = hard(epoch, W)
                 out.mining_seconds += time.perf_counter() - t0
             t0 = time.perf_counter()
-            sgns_epoch(corpus, W, C, tables, no_hard_negatives() if negatives is None else negatives, settings,
-                       make_schedule(alpha, min_alpha, epoch, epochs, seed), block_loss, block_pairs, threads)
+            block_weight = sgns_epoch(corpus, W, C, tables, no_hard_negatives() if negatives is None else negatives,
+                                      settings, make_schedule(alpha, min_alpha, epoch, epochs, seed), block_loss,
+                                      block_pairs, threads)
             out.training_seconds += time.perf_counter() - t0
             pairs = int(block_pairs.sum())
             if epoch == 0 and pairs == 0:
+                why = " or every pair has weight 0" if seqs.weights is not None else ""
                 warnings.warn(f"the first epoch trained no (center, context) pairs: subsampling (sample={sample}) "
-                              f"left no sequence with 2 items; on small data use sample=0", RuntimeWarning, stacklevel=3)
-            loss = float(block_loss.sum() / max(pairs, 1))
+                              f"left no sequence with 2 items{why}; on small data use sample=0", RuntimeWarning, stacklevel=3)
+            weight = max(pairs, 1) if seqs.weights is None else float(block_weight.sum())  # weighted: loss per unit
+            loss = float(block_loss.sum() / weight) if weight > 0 else 0.0
             if not (math.isfinite(loss) and all_finite(W) and all_finite(C)):
                 raise ValueError(f"training diverged in epoch {epoch} (loss {loss}, non-finite vectors): the learning "
                                  f"rate alpha={alpha!r} is too large for this data; try a smaller alpha, e.g. "
