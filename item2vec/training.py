@@ -41,7 +41,7 @@ class Trained:
 
     item_vectors: np.ndarray  # float32 (V, D), input vectors
     context_vectors: np.ndarray  # float32 (V, D), output vectors
-    loss_history: list[float] = field(default_factory=list)  # mean loss per positive pair, per epoch
+    loss_history: list[float] = field(default_factory=list)  # mean loss per positive pair (weighted: per unit of weight), per epoch
     n_pairs: int = 0  # positive pairs trained over all epochs
     training_seconds: float = 0.0  # in the kernel
     mining_seconds: float = 0.0  # building hard negatives
@@ -144,7 +144,9 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
             loss = float(block_loss.sum() / weight) if weight > 0 else 0.0
             if not (math.isfinite(loss) and all_finite(W) and all_finite(C)):
                 raise ValueError(f"training diverged in epoch {epoch} (loss {loss}, non-finite vectors): the learning "
-                                 f"rate alpha={alpha!r} is too large for this data; try a smaller alpha, e.g. "
+                                 f"rate alpha={alpha!r} is too large for this data"
+                                 f"{'' if seqs.weights is None else ' and weights (a pair steps by alpha x its weight)'}"
+                                 f"; try a smaller alpha, e.g. "
                                  f"alpha={alpha / 10:g}")
             out.n_pairs += pairs
             out.loss_history.append(loss)
