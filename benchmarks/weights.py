@@ -126,7 +126,10 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=None, help="override Item2Vec's default epochs (50)")
     p.add_argument("--query-min", type=int, default=20)
     p.add_argument("--weightings", default=",".join(WEIGHTINGS), help=f"comma-separated, from {list(WEIGHTINGS)}")
+    p.add_argument("--quick", action="store_true", help="a CI-sized run: ml-100k, 1 seed, 2 epochs, two weightings")
     args = p.parse_args(argv)
+    if args.quick:
+        args.datasets, args.seeds, args.epochs, args.weightings = "ml-100k", 1, 2, "unweighted,rating>2"
     chosen = [w.strip() for w in args.weightings.split(",")]
     unknown = [w for w in chosen if w not in WEIGHTINGS]
     if unknown:
