@@ -94,6 +94,9 @@ class Inputs:
         self.dim = SETTINGS[args.setting]["vector_size"]
         rng = np.random.default_rng(args.seed)
         self.W0 = ((rng.random((self.n_items, self.dim), dtype=np.float32) - np.float32(0.5)) / np.float32(self.dim))
+        # --weights: every token weighs U(0.5, 1.5) (no zeros, so no pair is skipped); kernels without weights ignore them
+        self.weights = (rng.uniform(0.5, 1.5, self.items.size).astype(np.float32) if args.weights
+                        else np.zeros(0, np.float32))
 
 
 def kernel_arguments(kernels, values: dict) -> list:
@@ -138,7 +141,7 @@ def run_epoch(kernels, inp: Inputs, args, n_seqs: int | None = None) -> tuple[fl
     pairs = np.zeros(blocks.size - 1, np.int64)
     sig, logsig = kernels.sigmoid_tables()
     values = dict(
-        items=items, offsets=offsets, blocks=blocks, W=W, C=Cm, keep_prob=inp.keep,
+        items=items, offsets=offsets, blocks=blocks, weights=inp.weights[: items.size], W=W, C=Cm, keep_prob=inp.keep,
         alias_prob=inp.prob, alias_idx=inp.alias, noise=inp.noise, hard=kernels.no_hard_negatives(),
         window=hp["window"], backward=hp["window"] if args.backward_window is None else args.backward_window,
         shrink=True, set_mode=False, max_contexts=0, negative=hp["negative"], shared=args.shared,
@@ -166,6 +169,8 @@ def main(argv=None) -> int:
     p.add_argument("--shared", action="store_true", help="shared negatives (default: exact per-pair sampling)")
     p.add_argument("--backward-window", type=int, default=None,
                    help="backward window of kernels that have one (default: symmetric, same as the window)")
+    p.add_argument("--weights", action="store_true", help="random event weights U(0.5, 1.5) for kernels that read "
+                   "them (the weighted path's cost: run against a revision without weights)")
     p.add_argument("--quick", action="store_true", help="a CI-sized run: 100k tokens, 20k items, 2 pairs")
     args = p.parse_args(argv)
     if args.quick:
@@ -185,7 +190,8 @@ def main(argv=None) -> int:
     sha, old = load_revision_kernel(args.against, workdir)
     inp = Inputs(args)
     print(f"# kernel A/B: installed item2vec kernel (new) vs {args.against} = {sha} (old); setting {args.setting} "
-          f"{ {**SETTINGS[args.setting], 'sample': args.sample} }, {args.threads} thread(s)")
+          f"{ {**SETTINGS[args.setting], 'sample': args.sample} }, {args.threads} thread(s)"
+          + (", random event weights U(0.5, 1.5)" if args.weights else ""))
     print(f"# corpus: {int(inp.offsets[-1]):,} tokens trained per run, {inp.offsets.size - 1:,} sequences, "
           f"{inp.n_items:,} items in the tables (Zipf, vocabulary from {args.vocab_tokens:,} tokens)")
     kernels = {"new": new, "old": old}

@@ -28,7 +28,25 @@ never, so ``W[last]·C[candidate]`` scores what comes next; see
 center as the input (see :func:`_train_center_shared`). σ and log σ come
 from lookup tables over ``[-MAX_EXP, MAX_EXP]``; scores outside that range are
 *clipped* to it (not skipped), so a saturated pair still gets the small
-gradient ``σ(±MAX_EXP)``.
+gradient ``σ(±MAX_EXP)``. The steps are in :mod:`item2vec._sgd`.
+
+Event weights. With ``corpus.weights`` (one float32 ``>= 0`` per token)
+every pair of events ``(a, b)`` is trained with its step scaled by
+``w_a * w_b``: the learning rate of the positive and of its negatives is
+``lr * w_a * w_b`` (with ``shared``, a shared negative's ``lr * m`` becomes
+``lr * w_c * Σ_t w_t`` over the center's contexts). Small steps add up, so an
+integer weight ``w`` acts, in expectation, like the event repeated ``w``
+times with every copy pairing with every copy of its neighbours (``w_a * w_b``
+steps). A pair of weight 0 is skipped (no negatives drawn): an event of
+weight 0 trains nothing, yet it still takes its place in the sequence (its
+neighbours are no closer) and its item can still be drawn as a negative.
+Subsampling does not look at weights (an event is kept with its item's
+keep probability). The loss and the pair weight of a block are sums scaled
+by the pair weights, so ``loss / weight`` is the mean loss per unit of
+weight; ``block_pairs`` counts the pairs trained (weight > 0). The weighted
+path is a separate block function (:func:`_train_block_weighted`), chosen
+once per epoch, so the unweighted path is the code it was before weights;
+all-ones weights train bit-identical vectors.
 
 Parallelism: the corpus is cut into fixed blocks of whole sequences. Each of
 ``n_workers`` threads (a ``prange`` over workers) claims the next unclaimed
@@ -55,15 +73,14 @@ from numba import njit, prange
 
 from ._draws import (HardNegatives, below, block_seed, coin, draw_negative, draw_negative_samples, draw_noise_samples,
                      next_random, no_hard_negatives)
-from ._intrinsics import fetch_add, prefetch_row
+from ._intrinsics import fetch_add
+from ._sgd import MAX_EXP, TABLE_SIZE, _train_center_shared, _train_center_shared_weighted, _train_pair
 
 __all__ = ["MAX_EXP", "TABLE_SIZE", "BLOCK_TOKENS", "MAX_BLOCKS", "Corpus", "Tables", "Settings", "Schedule", "Scratch",
            "make_settings", "make_schedule",
            "HardNegatives", "no_hard_negatives", "sigmoid_tables", "sgns_epoch", "make_blocks", "corpus_blocks",
            "all_finite", "block_seed", "draw_noise_samples", "draw_negative_samples"]
 
-MAX_EXP = 6.0
-TABLE_SIZE = 2048
 #: Tokens per unit of parallel work (blocks are cut from the corpus alone).
 BLOCK_TOKENS = 2048
 #: At most this many blocks per epoch.
@@ -124,6 +141,7 @@ class Scratch(NamedTuple):
     scores: np.ndarray  # float32 (negative + 1,): W[inp]·C[row] for each row
     grads: np.ndarray  # float32 (negative + 1,): the step (lr-scaled gradient) of each row
     grad_in: np.ndarray  # float32 (D,): gradient collected for the input vector W[inp]
+    ctx_w: np.ndarray  # float32 (like ctx): weighted path, the weights of the contexts' events
 
 
 def make_settings(window: int, backward: int | None, shrink: bool, set_mode: bool, max_contexts: int, negative: int,
@@ -144,128 +162,6 @@ def sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
     sig = 1.0 / (1.0 + np.exp(-x))
     return sig.astype(np.float32), np.log(sig).astype(np.float32)
 
-
-@njit(inline="always")
-def _table_index(f):
-    if f <= -MAX_EXP:
-        return 0
-    if f >= MAX_EXP:
-        return TABLE_SIZE - 1
-    return int((f + MAX_EXP) * (TABLE_SIZE / (2.0 * MAX_EXP)))
-
-
-@njit(inline="always")
-def _sgd_rows(W, C, inp, n_rows, n_pos, lr, tables, scratch):
-    """One scores-first SGD step of ``W[inp]`` against ``C[rows[:n_rows]]``; returns the -log-likelihood (float32).
-
-    The first ``n_pos`` rows of ``scratch.rows`` are positives (label 1), the
-    rest negatives (label 0). Every score ``W[inp]·C[row]`` is taken first,
-    then each row is updated in order while the input's gradient is added
-    to ``scratch.grad_in`` (the caller applies it to ``W[inp]``). Scoring
-    every row before updating any lets the dot products and the cache misses
-    overlap; it differs from word2vec.c's score-update-score order only when
-    a row appears twice among ``rows`` (its second score then does not see
-    its first update).
-    """
-    D = W.shape[1]
-    rows, scores, grads, grad_in = scratch.rows, scratch.scores, scratch.grads, scratch.grad_in
-    sig, logsig = tables.sig, tables.logsig
-    for k in range(n_rows):
-        row = rows[k]
-        f = np.float32(0.0)
-        for d in range(D):
-            f += W[inp, d] * C[row, d]
-        scores[k] = f
-    flr = np.float32(lr)
-    loss = np.float32(0.0)
-    for k in range(n_rows):
-        idx = _table_index(scores[k])
-        if k < n_pos:
-            grads[k] = flr * (np.float32(1.0) - sig[idx])
-            loss -= logsig[idx]
-        else:
-            grads[k] = -flr * sig[idx]
-            loss -= logsig[TABLE_SIZE - 1 - idx]  # log σ(-f)
-    for k in range(n_rows):
-        row = rows[k]
-        g = grads[k]
-        for d in range(D):
-            grad_in[d] += g * C[row, d]
-            C[row, d] += g * W[inp, d]
-    return loss
-
-
-@njit(inline="always")
-def _zero(v):
-    # a loop, not ``v[:] = 0``: inside the prange of sgns_epoch, numba turns an
-    # array expression into a parfor of its own, which trained wrong vectors
-    for d in range(v.shape[0]):
-        v[d] = 0.0
-
-
-@njit(inline="always")
-def _apply_grad_in(W, inp, grad_in):
-    for d in range(W.shape[1]):
-        W[inp, d] += grad_in[d]
-
-
-@njit(inline="always")
-def _train_pair(W, C, inp, target, negative, lr, tables, hard, state, scratch):
-    """One (input, target) pair: the positive plus up to ``negative`` negatives in one step; returns (state, loss).
-
-    ``W[inp]`` predicts ``C[target]`` against the sampled negatives; the rows
-    are drawn (``rows[0]`` is the target) and prefetched before any is scored.
-    """
-    rows = scratch.rows
-    rows[0] = target
-    n_rows = 1
-    for _ in range(negative):
-        state, n, _hard = draw_negative(state, inp, target, tables.noise, hard)
-        if n >= 0:
-            rows[n_rows] = n
-            prefetch_row(C, n)
-            n_rows += 1
-    _zero(scratch.grad_in)
-    loss = _sgd_rows(W, C, inp, n_rows, 1, lr, tables, scratch)
-    _apply_grad_in(W, inp, scratch.grad_in)
-    return state, loss
-
-
-@njit(inline="always")
-def _train_center_shared(W, C, c, m, negative, lr, tables, hard, state, scratch):
-    """All ``m`` positives ``scratch.ctx[:m]`` of center ``c``, then ``negative`` negatives shared by them.
-
-    Each shared negative stands for the ``m`` per-pair negatives it replaces,
-    so its step is weighted by ``m`` (the expected gradient equals per-pair
-    sampling; only the variance differs). A draw equal to any context is
-    skipped. Hard negatives come from the group of a random context. Rows are
-    stepped one at a time (score, then update); ``W[c]`` gets its gradient,
-    collected in ``scratch.grad_in``, once at the end.
-    """
-    ctx, rows = scratch.ctx, scratch.rows
-    _zero(scratch.grad_in)
-    loss = 0.0
-    for t in range(m):
-        rows[0] = ctx[t]
-        loss += _sgd_rows(W, C, c, 1, 1, lr, tables, scratch)
-    for _ in range(negative):
-        o = ctx[0]
-        if hard.ratio > 0.0 and m > 1:
-            state, r = next_random(state)
-            o = ctx[below(r, m)]
-        state, n, _hard = draw_negative(state, c, o, tables.noise, hard)
-        if n < 0:
-            continue
-        clash = False
-        for t in range(m):
-            if ctx[t] == n:
-                clash = True
-                break
-        if not clash:
-            rows[0] = n
-            loss += m * _sgd_rows(W, C, c, 1, 0, lr * m, tables, scratch)
-    _apply_grad_in(W, c, scratch.grad_in)
-    return state, loss
 
 
 @njit(inline="always")
@@ -358,6 +254,82 @@ def _train_block(corpus, b, W, C, tables, hard, settings, schedule, scratch):
     return loss, pairs
 
 
+@njit(inline="always")
+def _subsample_positions(corpus, s, keep_prob, state, buf):
+    """:func:`_subsample` for the weighted path: the kept events' positions in sequence ``s``, not their items.
+
+    It makes the same draws as :func:`_subsample`, so both keep the same events.
+    """
+    base = corpus.offsets[s]
+    L = 0
+    for p in range(base, corpus.offsets[s + 1]):
+        it = corpus.items[p]
+        if keep_prob[it] < 1.0:
+            state, r = next_random(state)
+            if np.float32(coin(r)) >= keep_prob[it]:
+                continue
+        buf[L] = p - base
+        L += 1
+    return state, L
+
+
+@njit(inline="always")
+def _context_events(corpus, base, m, scratch):
+    """Context positions ``ctx[:m]`` in the sequence at ``base`` -> their items (in ``ctx``) and weights (``ctx_w``)."""
+    ctx, ctx_w = scratch.ctx, scratch.ctx_w
+    for t in range(m):
+        p = base + ctx[t]
+        ctx_w[t] = corpus.weights[p]
+        ctx[t] = corpus.items[p]
+
+
+@njit(fastmath=True, nogil=True)  # not inlined: compiled once on its own, it adds little to sgns_epoch's compile time
+def _train_block_weighted(corpus, b, W, C, tables, hard, settings, schedule, scratch):
+    """:func:`_train_block` with event weights (see "Event weights" above); returns (loss, pairs, weight).
+
+    ``scratch.buf`` holds positions, which :func:`_contexts` copies like
+    items; the events' items and weights are read through them. ``loss`` and
+    ``weight`` are sums over the pairs scaled by their weights; ``pairs``
+    counts the trained pairs (weight > 0).
+    """
+    offsets, items, weights, buf = corpus.offsets, corpus.items, corpus.weights, scratch.buf
+    total = np.float64(offsets[offsets.shape[0] - 1] if corpus.total < 0 else corpus.total)
+    span = np.float64(schedule.epochs) * total
+    lr_start, lr_end = schedule.lr_start, schedule.lr_end
+    state = block_seed(schedule.seed, schedule.epoch, corpus.first_block + b)
+    loss = 0.0
+    pairs = 0
+    weight = 0.0
+    for s in range(corpus.blocks[b], corpus.blocks[b + 1]):
+        progress = (np.float64(schedule.epoch) * total + np.float64(corpus.start + offsets[s])) / span
+        lr = max(lr_end, lr_start - (lr_start - lr_end) * progress)
+        state, L = _subsample_positions(corpus, s, tables.keep_prob, state, buf)
+        if L < 2:
+            continue
+        base = offsets[s]
+        for i in range(L):
+            c = items[base + buf[i]]
+            wc = weights[base + buf[i]]
+            state, m = _contexts(i, L, settings, state, scratch)
+            _context_events(corpus, base, m, scratch)
+            if settings.shared:
+                state, l, n, w = _train_center_shared_weighted(W, C, c, wc, m, settings.negative, lr, tables, hard,
+                                                               state, scratch)
+                loss += l
+                pairs += n
+                weight += w
+            else:
+                for t in range(m):
+                    w = wc * scratch.ctx_w[t]
+                    if w > 0.0:
+                        state, l = _train_pair(W, C, scratch.ctx[t], c, settings.negative, lr * w, tables, hard,
+                                               state, scratch)
+                        loss += np.float64(w) * l
+                        pairs += 1
+                        weight += w
+    return loss, pairs, weight
+
+
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def sgns_epoch(corpus, W, C, tables, hard, settings, schedule, block_loss, block_pairs, n_workers):
     """Train one epoch in place on ``W`` (input) and ``C`` (output) vectors.
@@ -378,11 +350,20 @@ def sgns_epoch(corpus, W, C, tables, hard, settings, schedule, block_loss, block
         The learning rate decays linearly from ``lr_start`` at the start of
         epoch 0 to ``lr_end`` at the end of the last epoch, by token position.
     block_loss, block_pairs : float64, int64 (n_blocks,)
-        Outputs: summed negative log-likelihood and positive pairs per block.
+        Outputs: summed negative log-likelihood and positive pairs per block
+        (weighted corpus: the loss scaled by the pair weights, the pairs of
+        weight > 0).
     n_workers : int
         Threads that claim blocks (at most numba's current thread count;
         passed in because ``numba.get_num_threads()`` inside a kernel would
         stop it from being cached).
+
+    Returns
+    -------
+    block_weight : float64 (n_blocks,)
+        The summed weight of every block's positive pairs (the pair count
+        when unweighted): the mean loss per pair is
+        ``block_loss.sum() / block_weight.sum()``.
     """
     offsets = corpus.offsets
     n_blocks = corpus.blocks.shape[0] - 1
@@ -394,17 +375,26 @@ def sgns_epoch(corpus, W, C, tables, hard, settings, schedule, block_loss, block
     n_rows = settings.negative + 1
     n_workers = max(1, min(n_workers, n_blocks))
     next_block = np.zeros(1, dtype=np.int64)
+    block_weight = np.zeros(n_blocks, dtype=np.float64)
+    weighted = corpus.weights.shape[0] != 0
     for _worker in prange(n_workers):
         scratch = Scratch(np.empty(longest, dtype=np.int32), np.empty(n_ctx, dtype=np.int32),
                           np.empty(n_rows, dtype=np.int64), np.empty(n_rows, dtype=np.float32),
-                          np.empty(n_rows, dtype=np.float32), np.empty(D, dtype=np.float32))
+                          np.empty(n_rows, dtype=np.float32), np.empty(D, dtype=np.float32),
+                          np.empty(n_ctx if weighted else 0, dtype=np.float32))
         while True:
             b = fetch_add(next_block, 1)
             if b >= n_blocks:
                 break
-            loss, pairs = _train_block(corpus, b, W, C, tables, hard, settings, schedule, scratch)
+            if weighted:
+                loss, pairs, weight = _train_block_weighted(corpus, b, W, C, tables, hard, settings, schedule, scratch)
+                block_weight[b] = weight
+            else:
+                loss, pairs = _train_block(corpus, b, W, C, tables, hard, settings, schedule, scratch)
+                block_weight[b] = pairs
             block_loss[b] = loss
             block_pairs[b] = pairs
+    return block_weight
 
 
 @njit(cache=True)

@@ -125,7 +125,8 @@ def _subset(seqs: Sequences, rows: np.ndarray) -> Sequences:
     np.cumsum(lengths, out=offsets[1:])
     chosen = np.zeros(len(seqs), dtype=bool)
     chosen[rows] = True
-    return Sequences(seqs.items[np.repeat(chosen, seqs.lengths)], offsets, seqs.vocab)
+    tokens = np.repeat(chosen, seqs.lengths)
+    return Sequences(seqs.items[tokens], offsets, seqs.vocab, weights=None if seqs.weights is None else seqs.weights[tokens])
 
 
 def _calibrate(model: Any, seqs: Sequences, seconds: float, seed: int) -> tuple[float, int]:

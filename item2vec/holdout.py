@@ -92,7 +92,7 @@ def withhold_last(seqs: Sequences, seed: int, max_held: int = MAX_HELD, max_shar
     removed[picked] = 1
     offsets = seqs.offsets.copy()
     offsets[1:] -= np.cumsum(removed)
-    train = Sequences(seqs.items[keep], offsets, seqs.vocab, seqs.users)
+    train = Sequences(seqs.items[keep], offsets, seqs.vocab, seqs.users, None if seqs.weights is None else seqs.weights[keep])
     hist_len = lengths[picked] - 1
     indptr = np.zeros(n_hold + 1, dtype=np.int64)
     np.cumsum(hist_len, out=indptr[1:])

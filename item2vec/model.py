@@ -18,7 +18,7 @@ from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normali
 from ._kernels import make_settings
 from .hard_negatives import LEGACY_PARAMS, as_strategy
 from .holdout import FALLBACK_DECAY, choose_decay, training_split
-from .sequences import Sequences, build_sequences
+from .sequences import Sequences, as_sequences
 from .training import check_callbacks, resolve_seed, thread_count, train
 from .validation import check_int
 
@@ -108,6 +108,8 @@ class Item2Vec(HyperParameters, FittedStateMixin, IndexMixin, ExportMixin, Recom
     user_col, item_col, time_col : str
         Columns used when ``fit`` receives a DataFrame. ``time_col="auto"``
         uses ``"timestamp"`` when present, else input order.
+    weight_col : str or None, default None
+        DataFrame input: a column of event weights (e.g. ratings), see ``fit``.
     session_gap : float, Timedelta or None
         Split histories into sessions at gaps larger than this (seconds).
     hard_negatives : None, GroupNegatives, MinedNegatives or {"mined", "group"}
@@ -152,7 +154,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         min_count: int = 1, min_length: int = 2, epochs: int = 50, alpha: float = 0.025, min_alpha: float = 1e-4,
         n_threads: int | None = None, random_state: int | np.random.Generator | None = None,
         scoring: str = "sgns", history_length: int | None = None, history_decay: float | str | None = "auto",
-        user_col: str = "user", item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None,
+        user_col: str = "user", item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None, weight_col: str | None = None,
         hard_negatives: str | None = None, hard_negative_ratio: float = 0.2, hard_negative_start: int = 1,
         item_groups: Any = None, groups_on_unknown: str = "raise", mine_every: int = 5, mine_k: int = 20, cooccurrence_threshold: int = 0,
         mine_pool: int | None = 1024,
@@ -182,6 +184,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.item_col = item_col
         self.time_col = time_col
         self.session_gap = session_gap
+        self.weight_col = weight_col
         self.hard_negatives = hard_negatives
         self.hard_negative_ratio = hard_negative_ratio
         self.hard_negative_start = hard_negative_start
@@ -195,21 +198,16 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ training
-    def _sequences(self, data: Any, min_count: int | None = None, min_length: int | None = None) -> Sequences:
+    def _sequences(self, data: Any, weights: Iterable[Iterable[float]] | None = None, *,
+                   min_count: int | None = None, min_length: int | None = None) -> Sequences:
         """``data`` as Sequences (``min_count``/``min_length`` default to the hyperparameters)."""
-        if isinstance(data, Sequences):
-            return data
-        count = self.min_count if min_count is None else min_count
-        length = self.min_length if min_length is None else min_length
-        if isinstance(data, pd.DataFrame):
-            time_col = self.time_col
-            if time_col == "auto":
-                time_col = "timestamp" if "timestamp" in data.columns else None
-            return build_sequences(data, user_col=self.user_col, item_col=self.item_col, time_col=time_col,
-                                   session_gap=self.session_gap, min_item_count=count, min_length=length)
-        return build_sequences(data, min_item_count=count, min_length=length)
+        keys = ("user_col", "item_col", "time_col", "session_gap", "weight_col")
+        return as_sequences(data, weights, **{k: getattr(self, k) for k in keys},
+                            min_count=self.min_count if min_count is None else min_count,
+                            min_length=self.min_length if min_length is None else min_length)
 
-    def fit(self, data: pd.DataFrame | Sequences | Iterable[Iterable[Any]]) -> "Item2Vec":
+    def fit(self, data: pd.DataFrame | Sequences | Iterable[Iterable[Any]],
+            weights: Iterable[Iterable[float]] | None = None) -> "Item2Vec":
         """Learn item vectors from an interaction log or item sequences.
 
         Training runs on local arrays; the learned state (``vocab_``,
@@ -223,9 +221,18 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         data : DataFrame, Sequences or iterable of item-id sequences
             A DataFrame is turned into sequences with :func:`build_sequences`
             using ``user_col``, ``item_col``, ``time_col``, ``session_gap``,
-            ``min_count`` and ``min_length``; it is never modified. A
+            ``weight_col``, ``min_count``, ``min_length``; never modified. A
             ready-made :class:`Sequences` is used as it is (``min_count`` and
             ``min_length`` were applied when it was built).
+        weights : iterable of iterables of numbers, optional
+            For sequence input, the weight of every event (``weights[s][j]``
+            weighs ``data[s][j]``; DataFrames use ``weight_col``), finite and
+            >= 0. The step of every pair of events is scaled by the product
+            of their weights: an integer weight ``w`` acts like the event
+            repeated ``w`` times, 0 trains nothing (the event keeps its place).
+            Counts (``min_count``, noise, subsampling) count events; the
+            loss is the mean per unit of weight. The learning rate is not
+            rescaled: weights far above 1 raise the step size like ``alpha``.
 
         Returns
         -------
@@ -242,7 +249,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         callbacks = check_callbacks(self.callbacks)
         seed = resolve_seed(self.random_state)
         threads = thread_count(self.n_threads)
-        seqs = self._sequences(data)
+        seqs = self._sequences(data, weights)
         settings = self._settings()
 
         train_seqs, held = training_split(seqs, self.history_decay, seed)  # held: targets for history_decay="auto"

@@ -83,6 +83,7 @@ RULES: dict[str, Rule] = {
     "item_col": _column,
     "time_col": lambda v: None if v is None or _column(v) is None else "None, 'auto' or a column name",
     "session_gap": _session_gap,
+    "weight_col": lambda v: None if v is None or _column(v) is None else "None or a column name",
     # None, a string shortcut, or a strategy object of item2vec.hard_negatives (it validates its own fields)
     "hard_negatives": lambda v: None if v is None or (isinstance(v, str) and v in ("group", "mined")) or hasattr(v, "sampler")
     else "None, 'group', 'mined', a GroupNegatives or a MinedNegatives",

@@ -19,7 +19,7 @@ from .params import session_gap_seconds
 from .validation import check_int
 from .vocab import Vocabulary, as_id_array, count_codes
 
-__all__ = ["Sequences", "build_sequences", "stable_group_order"]
+__all__ = ["Sequences", "build_sequences", "as_sequences", "check_weights", "stable_group_order"]
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,27 @@ class Sequences:
     users : ndarray or None
         Raw user (or session owner) id of each sequence, when built from a
         DataFrame.
+    weights : ndarray of float32 or None, shape (n_tokens,)
+        The weight of every event, aligned with ``items`` (finite, >= 0; see
+        :func:`build_sequences`); ``None``: unweighted. Code that drops or
+        reorders tokens must carry it along.
     """
 
     items: np.ndarray
     offsets: np.ndarray
     vocab: Vocabulary
     users: np.ndarray | None = None
+    weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.items.dtype != np.int32 or self.offsets.dtype != np.int64:
             raise TypeError(f"Sequences needs int32 items and int64 offsets, got {self.items.dtype} and {self.offsets.dtype}")
         if self.offsets.ndim != 1 or self.offsets.size < 1 or self.offsets[0] != 0 or self.offsets[-1] != self.items.size:
             raise ValueError("offsets must start at 0 and end at len(items)")
+        w = self.weights
+        if w is not None and (not isinstance(w, np.ndarray) or w.dtype != np.float32 or w.shape != self.items.shape):
+            raise TypeError(f"Sequences weights must be None or a float32 array shaped like items {self.items.shape}, "
+                            f"got {getattr(w, 'dtype', type(w).__name__)} {getattr(w, 'shape', '')}")
 
     def __len__(self) -> int:
         return int(self.offsets.size - 1)
@@ -101,6 +110,33 @@ def _time_as_seconds(time: pd.Series, time_col: str) -> np.ndarray:
     raise TypeError(f"time column {time_col!r} must be numeric (seconds) or datetime, got dtype {time.dtype}")
 
 
+WEIGHT_RULE = "finite numbers >= 0"
+
+
+def check_weights(values: Any, what: str = "weights") -> np.ndarray:
+    """``values`` as float32 event weights; ``ValueError`` naming the first one that is not finite and >= 0.
+
+    ``what`` names the values in the message (e.g. ``"weight column 'rating'"``).
+    """
+    try:
+        if isinstance(values, pd.Series):
+            a = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be {WEIGHT_RULE}, got values of dtype "
+                         f"{getattr(values, 'dtype', type(values).__name__)}") from None
+    a = a.reshape(-1)
+    with np.errstate(over="ignore"):
+        w = a.astype(np.float32)
+    bad = ~np.isfinite(w) | (a < 0)  # also catches values beyond float32's range
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{what} must be {WEIGHT_RULE}, got {float(a[i])!r} at position {i}"
+                         + (" (beyond float32's range)" if np.isfinite(a[i]) and a[i] >= 0 else ""))
+    return w
+
+
 def build_sequences(
     interactions: pd.DataFrame | Iterable[Iterable[Any]],
     user_col: str = "user",
@@ -109,6 +145,8 @@ def build_sequences(
     session_gap: float | pd.Timedelta | None = None,
     min_item_count: int = 1,
     min_length: int = 2,
+    weight_col: str | None = None,
+    weights: Iterable[Iterable[float]] | None = None,
 ) -> Sequences:
     """Turn an interaction log into item sequences.
 
@@ -132,20 +170,36 @@ def build_sequences(
         from the sequences before short sequences are dropped.
     min_length : int
         Sequences shorter than this (after removing rare items) are dropped.
+    weight_col : str or None
+        DataFrame input: the column of event weights (ratings, dwell time,
+        purchase vs view, ...).
+    weights : iterable of iterables of numbers, optional
+        Sequence input: the weight of every event, parallel to
+        ``interactions`` (``weights[s][j]`` weighs ``interactions[s][j]``).
+
+    Weights must be finite and >= 0. Training scales the step of every pair
+    of events by the product of their weights, so an integer weight ``w``
+    acts, in expectation, like the event repeated ``w`` times; weight 0: the
+    event trains nothing, but it keeps its place in the sequence (see
+    :mod:`item2vec._kernels`, "Event weights"). ``min_item_count``,
+    ``min_length`` and the vocabulary counts (which also build the noise and
+    subsampling tables) count events, whatever their weights.
 
     Returns
     -------
     Sequences
         Items ordered by decreasing frequency get the lowest indices; the
         vocabulary holds only items that occur in the returned sequences, with
-        their counts there.
+        their counts there. ``weights`` is set when ``weight_col`` or
+        ``weights`` was given (else ``None``).
 
     Raises
     ------
     KeyError
         A named column is missing (the message lists the existing ones).
     ValueError
-        Empty input, NaN ids, nothing left after filtering, bad parameters.
+        Empty input, NaN ids, nothing left after filtering, bad parameters,
+        weights that are not finite numbers >= 0 or do not match the sequences.
     TypeError
         Mixed integer and string ids, or an unsupported time dtype.
     """
@@ -153,13 +207,19 @@ def build_sequences(
     check_int("min_length", min_length, 1)
 
     if isinstance(interactions, pd.DataFrame):
-        items_raw, seq_starts, users = _from_frame(interactions, user_col, item_col, time_col, session_gap)
+        if weights is not None:
+            raise ValueError("weights are for sequence input; with a DataFrame name the column: weight_col=...")
+        items_raw, seq_starts, users, w = _from_frame(interactions, user_col, item_col, time_col, session_gap, weight_col)
     elif isinstance(interactions, (str, bytes)) or not isinstance(interactions, Iterable):
         raise TypeError(f"interactions must be a DataFrame or an iterable of item-id sequences, got {type(interactions).__name__}")
     else:
         if session_gap is not None:
             raise ValueError("session_gap needs a DataFrame with a time column, not ready-made sequences")
+        if weight_col is not None:
+            raise ValueError(f"weight_col={weight_col!r} needs a DataFrame; for sequences pass weights= (one list of "
+                             f"numbers per sequence)")
         items_raw, seq_starts, users = _from_iterable(interactions)
+        w = None if weights is None else _weights_of(weights, seq_starts)
 
     vocab0, codes = Vocabulary.from_ids(items_raw, min_count=min_item_count)
     if len(vocab0) == 0:
@@ -182,6 +242,7 @@ def build_sequences(
         keep &= np.repeat(long_enough, np.diff(seq_starts))
     if not keep.all():
         codes = codes[keep]
+        w = None if w is None else w[keep]
     del keep
     if codes.size == 0:
         raise ValueError(
@@ -193,14 +254,58 @@ def build_sequences(
     # re-index the vocabulary to items present in the final corpus, by final count
     vocab, codes = Vocabulary.from_codes(vocab0.ids, codes)
     seq_users = users[long_enough] if users is not None else None
-    return Sequences(items=codes, offsets=offsets, vocab=vocab, users=seq_users)
+    return Sequences(items=codes, offsets=offsets, vocab=vocab, users=seq_users, weights=w)
+
+
+def as_sequences(data: Any, weights: Iterable[Iterable[float]] | None = None, *, user_col: str = "user",
+                 item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None, min_count: int = 1,
+                 min_length: int = 2, weight_col: str | None = None) -> Sequences:
+    """What ``Item2Vec.fit(data, weights)`` trains on (the keywords are the model's parameters of those names).
+
+    A :class:`Sequences` is used as it is; a DataFrame goes through
+    :func:`build_sequences` with the columns (``time_col="auto"``:
+    ``"timestamp"`` when present, else input order) and ``weight_col``;
+    sequences with ``weights``.
+    """
+    if isinstance(data, Sequences):
+        if weights is not None:
+            raise ValueError("a Sequences carries its own weights (build_sequences(..., weights=...)); got weights= too")
+        return data
+    if isinstance(data, pd.DataFrame):
+        if time_col == "auto":
+            time_col = "timestamp" if "timestamp" in data.columns else None
+        return build_sequences(data, user_col=user_col, item_col=item_col, time_col=time_col, session_gap=session_gap,
+                               min_item_count=min_count, min_length=min_length, weight_col=weight_col, weights=weights)
+    return build_sequences(data, min_item_count=min_count, min_length=min_length, weights=weights)
+
+
+def _weights_of(weights: Iterable[Iterable[float]], seq_starts: np.ndarray) -> np.ndarray:
+    """Per-sequence weights (parallel to the sequences starting at ``seq_starts``) as one float32 array."""
+    if isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
+        raise ValueError(f"weights must be an iterable of number sequences, one per sequence, got {type(weights).__name__}")
+    lengths = np.diff(seq_starts)
+    out = np.empty(int(seq_starts[-1]), dtype=np.float32)
+    n = 0
+    for s, ws in enumerate(weights):
+        if s >= lengths.size:
+            raise ValueError(f"weights has more entries than the {lengths.size} sequences")
+        if isinstance(ws, (str, bytes)) or not isinstance(ws, Iterable):
+            raise ValueError(f"weights[{s}] must be a sequence of numbers, got {type(ws).__name__}")
+        a = np.asarray(ws if isinstance(ws, np.ndarray) else list(ws))
+        if a.size != lengths[s]:
+            raise ValueError(f"weights[{s}] has {a.size} values but sequence {s} has {lengths[s]} items")
+        out[seq_starts[s]:seq_starts[s + 1]] = check_weights(a, f"weights[{s}]")
+        n += 1
+    if n != lengths.size:
+        raise ValueError(f"weights has {n} entries but there are {lengths.size} sequences")
+    return out
 
 
 def _from_frame(
-    df: pd.DataFrame, user_col: str, item_col: str, time_col: str | None, session_gap: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted raw items, sequence start offsets and the user of each sequence."""
-    _check_columns(df, {"user": user_col, "item": item_col, "time": time_col})
+    df: pd.DataFrame, user_col: str, item_col: str, time_col: str | None, session_gap: Any, weight_col: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Sorted raw items, sequence start offsets, the user of each sequence and the items' weights (or None)."""
+    _check_columns(df, {"user": user_col, "item": item_col, "time": time_col, "weight": weight_col})
     if len(df) == 0:
         raise ValueError("interactions DataFrame is empty")
     if session_gap is not None and time_col is None:
@@ -214,6 +319,7 @@ def _from_frame(
     order, user_starts = stable_group_order(ucodes, len(uniques), t, time_col is not None)
     del ucodes
     items = items[order]
+    w = None if weight_col is None else check_weights(df[weight_col], f"weight column {weight_col!r}")[order]
     new_seq = np.zeros(items.size, dtype=bool)
     new_seq[user_starts[:-1]] = True
     gap = _gap_seconds(session_gap, df[time_col]) if time_col is not None else None
@@ -223,7 +329,7 @@ def _from_frame(
     starts = np.flatnonzero(new_seq)
     seq_starts = np.append(starts, items.size).astype(np.int64)
     seq_users = np.asarray(uniques)[np.searchsorted(user_starts, starts, side="right") - 1]
-    return items, seq_starts, seq_users
+    return items, seq_starts, seq_users, w
 
 
 @njit(cache=True)

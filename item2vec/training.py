@@ -41,7 +41,7 @@ class Trained:
 
     item_vectors: np.ndarray  # float32 (V, D), input vectors
     context_vectors: np.ndarray  # float32 (V, D), output vectors
-    loss_history: list[float] = field(default_factory=list)  # mean loss per positive pair, per epoch
+    loss_history: list[float] = field(default_factory=list)  # mean loss per positive pair (weighted: per unit of weight), per epoch
     n_pairs: int = 0  # positive pairs trained over all epochs
     training_seconds: float = 0.0  # in the kernel
     mining_seconds: float = 0.0  # building hard negatives
@@ -118,7 +118,8 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
     W, C = initial_vectors(len(seqs.vocab), dim, seed) if init is None else init
     noise = pack_alias(*alias_table(noise_distribution(seqs.vocab.counts, ns_exponent)))
     tables = Tables(keep_probabilities(seqs.vocab.counts, sample), noise, *sigmoid_tables())
-    corpus = Corpus(seqs.items, seqs.offsets, corpus_blocks(seqs.offsets))
+    corpus = Corpus(seqs.items, seqs.offsets, corpus_blocks(seqs.offsets),
+                    np.zeros(0, np.float32) if seqs.weights is None else seqs.weights)
     block_loss = np.zeros(corpus.blocks.size - 1, dtype=np.float64)
     block_pairs = np.zeros(corpus.blocks.size - 1, dtype=np.int64)
     out = Trained(W, C)
@@ -134,17 +135,22 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
                 negatives = hard(epoch, W)
                 out.mining_seconds += time.perf_counter() - t0
             t0 = time.perf_counter()
-            sgns_epoch(corpus, W, C, tables, no_hard_negatives() if negatives is None else negatives, settings,
-                       make_schedule(alpha, min_alpha, epoch, epochs, seed), block_loss, block_pairs, threads)
+            block_weight = sgns_epoch(corpus, W, C, tables, no_hard_negatives() if negatives is None else negatives,
+                                      settings, make_schedule(alpha, min_alpha, epoch, epochs, seed), block_loss,
+                                      block_pairs, threads)
             out.training_seconds += time.perf_counter() - t0
             pairs = int(block_pairs.sum())
             if epoch == 0 and pairs == 0:
+                why = " or every pair has weight 0" if seqs.weights is not None else ""
                 warnings.warn(f"the first epoch trained no (center, context) pairs: subsampling (sample={sample}) "
-                              f"left no sequence with 2 items; on small data use sample=0", RuntimeWarning, stacklevel=3)
-            loss = float(block_loss.sum() / max(pairs, 1))
+                              f"left no sequence with 2 items{why}; on small data use sample=0", RuntimeWarning, stacklevel=3)
+            weight = max(pairs, 1) if seqs.weights is None else float(block_weight.sum())  # weighted: loss per unit
+            loss = float(block_loss.sum() / weight) if weight > 0 else 0.0
             if not (math.isfinite(loss) and all_finite(W) and all_finite(C)):
                 raise ValueError(f"training diverged in epoch {epoch} (loss {loss}, non-finite vectors): the learning "
-                                 f"rate alpha={alpha!r} is too large for this data; try a smaller alpha, e.g. "
+                                 f"rate alpha={alpha!r} is too large for this data"
+                                 f"{'' if seqs.weights is None else ' and weights (a pair steps by alpha x its weight)'}"
+                                 f"; try a smaller alpha, e.g. "
                                  f"alpha={alpha / 10:g}")
             out.n_pairs += pairs
             out.loss_history.append(loss)

@@ -340,7 +340,7 @@ def test_no_numba_function_takes_more_than_12_parameters():
     from numba.core.registry import CPUDispatcher
 
     checked = 0
-    for name in ("_draws", "_kernels", "mining", "sampling", "hard_negatives"):
+    for name in ("_draws", "_sgd", "_kernels", "mining", "sampling", "hard_negatives"):
         mod = importlib.import_module(f"item2vec.{name}")
         for fname, f in vars(mod).items():
             if isinstance(f, CPUDispatcher) and f.py_func.__module__ == mod.__name__:
