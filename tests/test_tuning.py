@@ -322,3 +322,34 @@ def test_halving_with_the_builtin_space_starts_from_the_library_defaults(split, 
     custom = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=60,
                          space={"window": [1, 2], "epochs": [1, 3]})
     assert -1 not in set(custom.trials["config"])
+
+
+def test_beats_is_a_paired_one_sided_bootstrap():
+    rng = np.random.default_rng(0)
+    ref = (rng.random(1000) < 0.1).astype(float)
+    clearly = np.maximum(ref, (rng.random(1000) < 0.1).astype(float))  # about +0.09 on every resample
+    noise = ref.copy()
+    noise[np.flatnonzero(ref == 0)[:3]] = 1.0  # +3 hits of 1000, -2: a mean gain of 0.001 over 1000 users
+    noise[np.flatnonzero(ref == 1)[:2]] = 0.0
+    assert tuning.beats(clearly, ref)
+    assert not tuning.beats(noise, ref) and not tuning.beats(ref, ref) and not tuning.beats(ref, clearly)
+    assert tuning.beats(noise, ref, significance=0.99)  # any positive mean passes a lax enough test
+
+
+def test_halving_keeps_the_defaults_unless_a_trial_clearly_beats_them(split, monkeypatch):
+    real = tuning.make_model
+
+    def cheap(name, params=None, **kw):
+        return real(name, {**(params or {}), "epochs": 1, "vector_size": 8}, **kw)
+
+    monkeypatch.setattr(tuning, "make_model", cheap)
+    kw = dict(trials=6, strategy="halving", fixed={"n_threads": 1}, budget=60)
+    loose = tuning.tune("item2vec", split, significance=None, **kw)
+    strict = tuning.tune("item2vec", split, **kw)
+    best = loose.trials[loose.metric].astype(float).idxmax()
+    assert loose.trials.loc[best, "rung"] != -1  # some trial scored above the defaults on validation ...
+    start = {k: v for k, v in strict.trials.iloc[0].items() if k in strict.space}
+    assert strict.best_score == strict.trials[strict.metric].iloc[0]
+    assert {k: strict.best_params[k] for k in start} == start  # ... but not clearly: the defaults are kept
+    with pytest.raises(ValueError, match="significance"):
+        tuning.tune("item2vec", split, significance=1.5, **kw)
