@@ -30,7 +30,7 @@ __all__ = ["val_scores", "val_subset", "beats"]
 
 def val_scores(model: Any, split: Split, ks: tuple[int, ...], metric: str) -> tuple[dict[str, float], np.ndarray]:
     """Fit on ``split.train``, score the validation targets: ``evaluate``'s dict and ``metric`` per user."""
-    users, histories, targets = split.queries("val")
+    _, histories, targets = split.queries("val")
     t0 = time.perf_counter()
     model.fit(split.fit_data("val"))
     fit_seconds = time.perf_counter() - t0

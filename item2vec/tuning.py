@@ -32,8 +32,7 @@ from .metrics import METRICS, check_ks
 from .model import Item2Vec
 from .params import validate_params
 from .search import STRATEGIES, Budget, BudgetExceeded, halving_rungs, optuna_available, optuna_search
-from .search import random_search, run_start, successive_halving
-from .search import sample_configs
+from .search import random_search, run_start, sample_configs, successive_halving
 from .selection import beats, val_scores
 from .selection import val_subset as _val_subset
 from .splits import Split
@@ -73,8 +72,8 @@ _SPACES: dict[str, dict[str, list[Any]]] = {
         "alpha": [0.01, 0.025, 0.05, 0.1],
         "negative": [5, 10, 20],
         "history_length": [1, 2, 3, 5, 10, 20, None],
-        "history_decay": [None, 0.5, 0.7, 0.8, 0.9, 0.95],
-        "backward_window": [None, 0, 1, 2, 3],
+        "history_decay": ["auto", None, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
+        "backward_window": [None, 0, 1, 2, 3, 5, 10],
     },
     "als": {
         "factors": [16, 32, 64, 128, 256],

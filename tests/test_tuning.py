@@ -343,7 +343,7 @@ def test_halving_keeps_the_defaults_unless_a_trial_clearly_beats_them(split, mon
         return real(name, {**(params or {}), "epochs": 1, "vector_size": 8}, **kw)
 
     monkeypatch.setattr(tuning, "make_model", cheap)
-    kw = dict(trials=6, strategy="halving", fixed={"n_threads": 1}, budget=60)
+    kw = {"trials": 6, "strategy": "halving", "fixed": {"n_threads": 1}, "budget": 60}
     loose = tuning.tune("item2vec", split, significance=None, **kw)
     strict = tuning.tune("item2vec", split, **kw)
     best = loose.trials[loose.metric].astype(float).idxmax()
