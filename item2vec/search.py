@@ -39,7 +39,8 @@ import numpy as np
 from .validation import check_int
 
 __all__ = ["Budget", "BudgetExceeded", "STRATEGIES", "halving_rungs", "random_search",
-           "successive_halving", "optuna_search", "optuna_available", "run_start", "sample_configs"]
+           "successive_halving", "optuna_search", "optuna_available", "run_start", "sample_configs",
+           "neighbours", "NEIGHBOUR_DIMS"]
 
 #: Names accepted by :func:`item2vec.tuning.tune` (``strategy=``).
 STRATEGIES = ("random", "halving", "optuna")
@@ -162,11 +163,34 @@ def _run(objective: Objective, cfg: dict[str, Any], resource: int | None, budget
 
 
 def run_start(objective: Objective, start: dict[str, Any], *, budget: Budget, rows: list[dict[str, Any]],
-              on_row: OnRow | None = None) -> dict[str, Any] | None:
+              on_row: OnRow | None = None, config: int = -1) -> dict[str, Any] | None:
     """Evaluate one starting setting (``start["epochs"]`` as the resource) as row ``rung=-1``, appended to ``rows``."""
     cfg = {k: v for k, v in start.items() if k != "epochs"}
     epochs = start.get("epochs")
-    return _run(objective, cfg, epochs, budget, {"config": -1, "rung": -1, "epochs": epochs}, rows, on_row)
+    return _run(objective, cfg, epochs, budget, {"config": config, "rung": -1, "epochs": epochs}, rows, on_row)
+
+
+#: Dimensions whose neighbours of the defaults :func:`neighbours` proposes, most influential first (data panel).
+NEIGHBOUR_DIMS = ("window", "ns_exponent", "backward_window", "vector_size", "sample")
+
+
+def neighbours(start: Mapping[str, Any], space: Mapping[str, list[Any]],
+               dims: Iterable[str] = NEIGHBOUR_DIMS) -> list[dict[str, Any]]:
+    """Settings one step from ``start`` in one dimension: the next larger, then the next smaller value of ``space``.
+
+    Only dimensions of ``space`` whose values contain ``start``'s value move;
+    each neighbour keeps every other value of ``start``.
+    """
+    out = []
+    for k in dims:
+        values = list(space.get(k, ()))
+        if k not in start or start[k] not in values:
+            continue
+        i = values.index(start[k])
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(values):
+                out.append({**start, k: values[j]})
+    return out
 
 
 def random_search(configs: Iterable[dict[str, Any]], objective: Objective, *, budget: Budget | None = None,
