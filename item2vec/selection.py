@@ -51,9 +51,9 @@ def beats(candidate: np.ndarray, reference: np.ndarray, significance: float = 0.
     """Whether ``candidate``'s mean is higher than ``reference``'s: paired bootstrap, one-sided.
 
     Both are per-user values over the same users in the same order. True when
-    the share of ``n_boot`` resampled mean differences that are ``<= 0`` is
-    below ``significance``. Arrays of different sizes (a metric without
-    per-user values) compare by their means alone.
+    the mean difference is positive and the share of ``n_boot`` resampled mean
+    differences that are ``<= 0`` is below ``significance``. Arrays of
+    different sizes compare by their means alone; an empty one never wins.
     """
     candidate, reference = np.asarray(candidate, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     if candidate.shape != reference.shape or candidate.size == 0:

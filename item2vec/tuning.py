@@ -391,8 +391,8 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
     scores = [r.get(metric, math.nan) for r in rows]
     finite = [i for i, v in enumerate(scores) if v is not None and np.isfinite(v)]
     best_i = max(finite, key=lambda i: (scores[i], -i)) if finite else -1
-    if start_rows and significance is not None and best_i > 0 and 0 in finite \
-            and not beats(per_user[best_i], per_user[0], significance, seed=seed):
+    if start_rows and significance is not None and best_i > 0 and 0 in finite and per_user[0].size \
+            and not beats(per_user[best_i], per_user[0], significance, seed=seed):  # (coverage: no per-user values)
         best_i = 0  # not clearly better than the defaults: keep them
     best_cfg = {k: rows[best_i][k] for k in names} if best_i >= 0 else (
         {k: rows[0][k] for k in names} if rows else {})
