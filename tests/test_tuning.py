@@ -383,3 +383,13 @@ def test_halving_evaluates_the_defaults_neighbours_first(split, monkeypatch):
     assert local.iloc[1]["window"] == 40 and local.iloc[2]["window"] == 15  # the defaults' window 20, one step up/down
     none = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=600, local_steps=0)
     assert list(none.trials[none.trials["rung"] == -1]["config"]) == [-1]
+
+
+def test_val_scores_match_evaluate_and_give_the_metric_per_user(split):
+    from item2vec.evaluation import evaluate
+    from item2vec.selection import val_scores
+
+    scores, per_user = val_scores(PopularityRecommender(), split, (10,), "ndcg@10")
+    ref = evaluate(PopularityRecommender(), split, ks=(10,), stage="val")
+    assert {k: v for k, v in scores.items() if "seconds" not in k} == {k: v for k, v in ref.items() if "seconds" not in k}
+    assert per_user.size == ref["n_users"] and math.isclose(per_user.mean(), ref["ndcg@10"])
