@@ -14,7 +14,10 @@ the last, full ranking). Every search fits on train and is scored on val by
 
 ``--headline SECONDS`` instead runs what ``item2vec tune --budget SECONDS`` runs on each
 data set (item2vec with the default strategy, then ALS with ``--als-trials``) and
-prints test recall@10 of both and their ratio.
+prints test recall@10 of both and their ratio. That default: the library defaults at
+full epochs, their one-step neighbours for up to half the budget, successive halving
+for the rest; the best trial replaces the defaults only if it beats them in a paired
+bootstrap over the validation users (``tune(significance=0.05)``).
 
 Data sets are loaded by name with ``item2vec.datasets.load_dataset`` (the sequence
 sets through ``item2vec.seqdata``: found from ``$ITEM2VEC_DATA``, its ``../sequential``).

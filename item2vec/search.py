@@ -28,6 +28,7 @@ to abandon a fit that runs past it (the unfinished evaluation is not recorded).
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -38,7 +39,8 @@ import numpy as np
 from .validation import check_int
 
 __all__ = ["Budget", "BudgetExceeded", "STRATEGIES", "halving_rungs", "random_search",
-           "successive_halving", "optuna_search", "optuna_available", "run_start"]
+           "successive_halving", "optuna_search", "optuna_available", "run_start", "sample_configs",
+           "neighbours", "NEIGHBOUR_DIMS"]
 
 #: Names accepted by :func:`item2vec.tuning.tune` (``strategy=``).
 STRATEGIES = ("random", "halving", "optuna")
@@ -76,6 +78,44 @@ class Budget:
 
     def expired(self) -> bool:
         return self.remaining() <= 0
+
+
+def _space_size(space: Mapping[str, list[Any]]) -> int:
+    return math.prod(len(v) for v in space.values())
+
+
+def sample_configs(space: Mapping[str, Iterable[Any]], n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """``n`` distinct settings drawn uniformly from the grid ``space``.
+
+    When the grid has at most ``n`` settings, all of them are returned (in random
+    order). An empty space gives one empty setting.
+    """
+    space = {k: list(v) for k, v in space.items()}
+    names = list(space)
+    size = _space_size(space)
+    if size <= n:
+        combos = list(itertools.product(*(space[k] for k in names)))
+        order = rng.permutation(len(combos))
+        return [dict(zip(names, combos[i])) for i in order]
+    if size <= 10_000_000:
+        flat = rng.choice(size, size=n, replace=False)
+    else:  # rejection sampling: collisions are rare in such a large grid
+        seen: set[int] = set()
+        flat_list: list[int] = []
+        while len(flat_list) < n:
+            i = int(rng.integers(size))
+            if i not in seen:
+                seen.add(i)
+                flat_list.append(i)
+        flat = np.asarray(flat_list)
+    configs = []
+    for index in flat.tolist():
+        cfg = {}
+        for k in reversed(names):  # mixed-radix decoding, last dimension fastest
+            index, j = divmod(index, len(space[k]))
+            cfg[k] = space[k][j]
+        configs.append({k: cfg[k] for k in names})
+    return configs
 
 
 def halving_rungs(resources: Iterable[int], eta: int = 3) -> list[int]:
@@ -123,11 +163,34 @@ def _run(objective: Objective, cfg: dict[str, Any], resource: int | None, budget
 
 
 def run_start(objective: Objective, start: dict[str, Any], *, budget: Budget, rows: list[dict[str, Any]],
-              on_row: OnRow | None = None) -> dict[str, Any] | None:
+              on_row: OnRow | None = None, config: int = -1) -> dict[str, Any] | None:
     """Evaluate one starting setting (``start["epochs"]`` as the resource) as row ``rung=-1``, appended to ``rows``."""
     cfg = {k: v for k, v in start.items() if k != "epochs"}
     epochs = start.get("epochs")
-    return _run(objective, cfg, epochs, budget, {"config": -1, "rung": -1, "epochs": epochs}, rows, on_row)
+    return _run(objective, cfg, epochs, budget, {"config": config, "rung": -1, "epochs": epochs}, rows, on_row)
+
+
+#: Dimensions whose neighbours of the defaults :func:`neighbours` proposes, most influential first (data panel).
+NEIGHBOUR_DIMS = ("window", "ns_exponent", "backward_window", "vector_size", "sample")
+
+
+def neighbours(start: Mapping[str, Any], space: Mapping[str, list[Any]],
+               dims: Iterable[str] = NEIGHBOUR_DIMS) -> list[dict[str, Any]]:
+    """Settings one step from ``start`` in one dimension: the next larger, then the next smaller value of ``space``.
+
+    Only dimensions of ``space`` whose values contain ``start``'s value move;
+    each neighbour keeps every other value of ``start``.
+    """
+    out = []
+    for k in dims:
+        values = list(space.get(k, ()))
+        if k not in start or start[k] not in values:
+            continue
+        i = values.index(start[k])
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(values):
+                out.append({**start, k: values[j]})
+    return out
 
 
 def random_search(configs: Iterable[dict[str, Any]], objective: Objective, *, budget: Budget | None = None,

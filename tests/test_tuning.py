@@ -154,7 +154,7 @@ def planted(clock, cost_per_epoch=0.0):
 def test_space_has_published_ranges_and_filters_unknown_params():
     i2v = tuning.SEARCH_SPACES["item2vec"]
     assert min(i2v["ns_exponent"]) == -1 and max(i2v["ns_exponent"]) == 1
-    assert max(i2v["epochs"]) == 150 and min(i2v["window"]) == 1 and max(i2v["window"]) == 20
+    assert max(i2v["epochs"]) == 150 and min(i2v["window"]) == 1 and {1, 20, 40} <= set(i2v["window"])  # published 1..20, and 40 (LastFM, benchmarks/README.md)
     assert max(tuning.SEARCH_SPACES["als"]["factors"]) == 256 and max(tuning.SEARCH_SPACES["als"]["alpha"]) == 40
     have = set(Item2Vec().get_params())
     for name in ("history_decay", "backward_window"):  # searched exactly when the model has them
@@ -322,3 +322,74 @@ def test_halving_with_the_builtin_space_starts_from_the_library_defaults(split, 
     custom = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=60,
                          space={"window": [1, 2], "epochs": [1, 3]})
     assert -1 not in set(custom.trials["config"])
+
+
+def test_beats_is_a_paired_one_sided_bootstrap():
+    rng = np.random.default_rng(0)
+    ref = (rng.random(1000) < 0.1).astype(float)
+    clearly = np.maximum(ref, (rng.random(1000) < 0.1).astype(float))  # about +0.09 on every resample
+    noise = ref.copy()
+    noise[np.flatnonzero(ref == 0)[:3]] = 1.0  # +3 hits of 1000, -2: a mean gain of 0.001 over 1000 users
+    noise[np.flatnonzero(ref == 1)[:2]] = 0.0
+    assert tuning.beats(clearly, ref)
+    assert not tuning.beats(noise, ref) and not tuning.beats(ref, ref) and not tuning.beats(ref, clearly)
+    assert tuning.beats(noise, ref, significance=0.99)  # any positive mean passes a lax enough test
+
+
+def test_halving_keeps_the_defaults_unless_a_trial_clearly_beats_them(split, monkeypatch):
+    base = (np.random.default_rng(0).random(500) < 0.1).astype(float)
+    calls = []
+
+    def fake_scores(model, val_split, ks, metric):  # the defaults (first call) score base; fit n gains n hits, loses n-1
+        values = base.copy()
+        if calls:
+            values[np.flatnonzero(base == 0)[: len(calls)]] = 1.0
+            values[np.flatnonzero(base == 1)[: len(calls) - 1]] = 0.0
+        calls.append(model)
+        return {metric: float(values.mean()), "fit_seconds": 0.0}, values
+
+    monkeypatch.setattr(tuning, "val_scores", fake_scores)
+    kw = {"trials": 3, "strategy": "halving", "fixed": {"n_threads": 1}, "budget": 60, "local_steps": 0}
+    loose = tuning.tune("item2vec", split, significance=None, **kw)
+    strict = tuning.tune("item2vec", split, **kw)
+    assert loose.best_score > loose.trials[loose.metric].iloc[0]  # a trial scored above the defaults ...
+    assert loose.trials.iloc[0]["config"] == -1 and strict.best_score == strict.trials[strict.metric].iloc[0]
+    start = {k: v for k, v in strict.trials.iloc[0].items() if k in strict.space}
+    assert {k: strict.best_params[k] for k in start} == start  # ... by one net hit of 500: the defaults are kept
+    lax = tuning.tune("item2vec", split, significance=0.99, **kw)
+    assert lax.best_score == loose.best_score
+    with pytest.raises(ValueError, match="significance"):
+        tuning.tune("item2vec", split, significance=1.5, **kw)
+
+
+def test_neighbours_move_one_dimension_one_step():
+    from item2vec.search import neighbours
+
+    space = {"window": [5, 10, 20, 40], "ns_exponent": [0.0, 0.5], "epochs": [5, 50]}
+    start = {"window": 20, "ns_exponent": 0.0, "epochs": 50}
+    got = neighbours(start, space, dims=("window", "ns_exponent", "epochs_not_listed"))
+    assert got == [{**start, "window": 40}, {**start, "window": 10}, {**start, "ns_exponent": 0.5}]
+    assert neighbours({"window": 7}, space) == []  # a value outside the space does not move
+
+
+def test_halving_evaluates_the_defaults_neighbours_first(split, monkeypatch):
+    real = tuning.make_model
+    monkeypatch.setattr(tuning, "make_model",
+                        lambda name, params=None, **kw: real(name, {**(params or {}), "epochs": 1, "vector_size": 8}, **kw))
+    res = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=600,
+                      local_steps=0.99)
+    local = res.trials[res.trials["rung"] == -1]
+    assert list(local["config"])[:3] == [-1, -2, -3]
+    assert local.iloc[1]["window"] == 40 and local.iloc[2]["window"] == 15  # the defaults' window 20, one step up/down
+    none = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=600, local_steps=0)
+    assert list(none.trials[none.trials["rung"] == -1]["config"]) == [-1]
+
+
+def test_val_scores_match_evaluate_and_give_the_metric_per_user(split):
+    from item2vec.evaluation import evaluate
+    from item2vec.selection import val_scores
+
+    scores, per_user = val_scores(PopularityRecommender(), split, (10,), "ndcg@10")
+    ref = evaluate(PopularityRecommender(), split, ks=(10,), stage="val")
+    assert {k: v for k, v in scores.items() if "seconds" not in k} == {k: v for k, v in ref.items() if "seconds" not in k}
+    assert per_user.size == ref["n_users"] and math.isclose(per_user.mean(), ref["ndcg@10"])
