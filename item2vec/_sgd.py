@@ -116,6 +116,8 @@ def _train_center_shared(W, C, c, m, negative, lr, tables, hard, state, scratch)
     collected in ``scratch.grad_in``, once at the end.
     """
     ctx, rows = scratch.ctx, scratch.rows
+    if m == 0:  # no contexts (the last item with backward_window=0): nothing to train, no negatives to draw
+        return state, 0.0
     _zero(scratch.grad_in)
     loss = 0.0
     for t in range(m):
@@ -166,9 +168,7 @@ def _train_center_shared_weighted(W, C, c, wc, m, negative, lr, tables, hard, st
             loss += np.float64(w) * _sgd_rows(W, C, c, 1, 1, lr * w, tables, scratch)
             pairs += 1
     w_neg = wc * w_sum
-    # m == 0 (the last item with backward_window=0) draws with a zero step, as the unweighted step does,
-    # so that all-ones weights consume the same random numbers
-    if w_neg > 0.0 or m == 0:
+    if w_neg > 0.0:  # m == 0 (the last item with backward_window=0) has none
         for _ in range(negative):
             o = ctx[0]
             if hard.ratio > 0.0 and m > 1:
