@@ -16,8 +16,9 @@ from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
 from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows, profiles
 from ._kernels import make_settings
 from .hard_negatives import LEGACY_PARAMS, as_strategy
-from .holdout import FALLBACK_DECAY, choose_decay, training_split
+from .holdout import FALLBACK_DECAY, choose_decay
 from .sequences import Sequences, build_sequences
+from .shards import ShardedSequences, is_prepared, open_prepared, split_for_fit
 from .training import check_callbacks, resolve_seed, thread_count, train
 from .validation import check_int
 from .vocab import Vocabulary
@@ -198,6 +199,8 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
     def _sequences(self, data: Any) -> Sequences:
         if isinstance(data, Sequences):
             return data
+        if is_prepared(data):  # a folder written by item2vec.spark.prepare, streamed shard by shard
+            return data if isinstance(data, ShardedSequences) else open_prepared(data)
         if isinstance(data, pd.DataFrame):
             time_col = self.time_col
             if time_col == "auto":
@@ -217,12 +220,13 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
 
         Parameters
         ----------
-        data : DataFrame, Sequences or iterable of item-id sequences
+        data : DataFrame, Sequences, iterable of item-id sequences, or a prepared folder
             A DataFrame is turned into sequences with :func:`build_sequences`
             using ``user_col``, ``item_col``, ``time_col``, ``session_gap``,
             ``min_count`` and ``min_length``; it is never modified. A
             ready-made :class:`Sequences` is used as it is (``min_count`` and
-            ``min_length`` were applied when it was built).
+            ``min_length`` were applied when it was built), and so is a folder written by
+            :func:`item2vec.spark.prepare` (a path or a ``ShardedSequences``), streamed shard by shard.
 
         Returns
         -------
@@ -243,7 +247,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         settings = make_settings(self.window, None if self.context == "set" else self.backward_window, self.shrink_windows, self.context == "set",
                                  self.max_set_contexts, self.negative, self.shared_negatives)
 
-        train_seqs, held = training_split(seqs, self.history_decay, seed)  # held: targets for history_decay="auto"
+        train_seqs, held = split_for_fit(seqs, self.history_decay, seed, self.hard_negatives)  # held: targets for "auto"
 
         def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:
             before = self._fitted_state()

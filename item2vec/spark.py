@@ -27,18 +27,16 @@ executors write to).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import time
-import uuid
 from typing import Any
 
 import numpy as np
 
 from .params import session_gap_seconds
-from .shards import FORMAT_VERSION, MANIFEST, SHARD_DIR, VOCAB_FILE, ShardedSequences, file_sha256
+from .shards import SHARD_DIR, ShardedSequences, publish, staging_folder
 from .validation import check_int
 
 __all__ = ["prepare", "read_log", "spark_session", "ORDER_COL"]
@@ -211,8 +209,7 @@ def prepare(df: Any, output: str, *, user_col: str = "user", item_col: str = "it
         raise ValueError("session_gap needs time_col (the column to measure gaps on)")
     _check_columns(df, {"user": user_col, "item": item_col, "time": time_col})
     output = os.path.abspath(os.fspath(output))
-    if os.path.exists(output) and not overwrite:
-        raise ValueError(f"output {output!r} already exists; remove it or pass overwrite=True (--overwrite)")
+    tmp = staging_folder(output, overwrite)  # refuses an existing output before any Spark job
     spark = df.sparkSession
     t_start = time.perf_counter()
     kind = _item_kind(df, item_col)
@@ -293,63 +290,21 @@ def prepare(df: Any, output: str, *, user_col: str = "user", item_col: str = "it
     n_shards = max(1, -(-n_tokens // shard_tokens))
     seq = seq.repartitionByRange(n_shards, "uo", "s").sortWithinPartitions("uo", "s").select("items", "length", "user")
 
-    parent, name = os.path.split(output)
-    os.makedirs(parent, exist_ok=True)
-    tmp = os.path.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:12]}")
+    settings = {"user_col": user_col, "item_col": item_col, "time_col": time_col, "session_gap": gap,
+                "min_item_count": min_item_count, "min_length": min_length, "shard_tokens": shard_tokens}
     try:
         _describe(spark, f"write {n_shards} shard(s) of sequences")
         seq.write.parquet(os.path.join(tmp, SHARD_DIR))
-        ev.unpersist()
         _describe(spark, "write the vocabulary and the manifest")
-        manifest = _finish(tmp, vocab, kind, n_events, n_tokens,
-                           {"user_col": user_col, "item_col": item_col, "time_col": time_col, "session_gap": gap,
-                            "min_item_count": min_item_count, "min_length": min_length, "shard_tokens": shard_tokens})
-        if os.path.exists(output):
-            old = os.path.join(parent, f".{name}.old-{uuid.uuid4().hex[:12]}")
-            os.rename(output, old)
-            os.rename(tmp, output)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, output)
+        ids = vocab["i"].astype(str).to_numpy() if kind == "str" else vocab["i"].to_numpy(np.int64)
+        manifest = publish(tmp, output, ids, vocab["n"].to_numpy(np.int64), "str" if kind == "str" else "int",
+                           n_events, settings)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
+        ev.unpersist()
         spark.sparkContext.setJobDescription(None)
     log.info("prepare: wrote %s (%s sequences, %s tokens, %d shards) in %.1f s", output,
              f"{manifest['n_sequences']:,}", f"{n_tokens:,}", len(manifest["shards"]), time.perf_counter() - t_start)
     return ShardedSequences(output)
-
-
-def _finish(tmp: str, vocab: Any, kind: str, n_events: int, n_tokens: int, settings: dict[str, Any]) -> dict[str, Any]:
-    """Check the written shards against the counts, write the vocabulary and (last) the manifest."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    shard_dir = os.path.join(tmp, SHARD_DIR)
-    files = sorted(f for f in os.listdir(shard_dir) if f.startswith("part-") and f.endswith(".parquet"))
-    shards = []
-    for f in files:
-        path = os.path.join(shard_dir, f)
-        lengths = pq.read_table(path, columns=["length"]).column("length").to_numpy()
-        shards.append({"file": f"{SHARD_DIR}/{f}", "n_sequences": int(lengths.size), "n_tokens": int(lengths.sum()),
-                       "bytes": os.path.getsize(path), "sha256": file_sha256(path)})
-    written = sum(s["n_tokens"] for s in shards)
-    if written != n_tokens:
-        raise RuntimeError(f"the shards in {tmp!r} hold {written} tokens, the vocabulary counts {n_tokens}: "
-                           f"nothing was published")
-    ids = vocab["i"].astype(str) if kind == "str" else vocab["i"].astype(np.int64)
-    vpath = os.path.join(tmp, VOCAB_FILE)
-    pq.write_table(pa.table({"id": pa.array(ids.to_numpy()), "count": pa.array(vocab["n"].to_numpy(np.int64))}), vpath)
-    manifest = {"format_version": FORMAT_VERSION, "created_by": "item2vec.spark.prepare", "settings": settings,
-                "n_events": n_events, "n_sequences": sum(s["n_sequences"] for s in shards), "n_tokens": n_tokens,
-                "n_items": int(len(vocab)),
-                "vocab": {"file": VOCAB_FILE, "kind": "str" if kind == "str" else "int",
-                          "bytes": os.path.getsize(vpath), "sha256": file_sha256(vpath)},
-                "shards": shards}
-    with open(os.path.join(tmp, MANIFEST + ".part"), "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(os.path.join(tmp, MANIFEST + ".part"), os.path.join(tmp, MANIFEST))
-    return manifest

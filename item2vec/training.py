@@ -93,6 +93,20 @@ def initial_vectors(n_items: int, dim: int, seed: int) -> tuple[np.ndarray, np.n
     return W, np.zeros((n_items, dim), dtype=np.float32)
 
 
+def corpus_parts(seqs: Any) -> tuple[int, Callable[[], Iterable[tuple[Corpus, slice]]]]:
+    """The kernel blocks of ``seqs`` and a factory of ``(Corpus, blocks)`` parts to train in order.
+
+    In-memory :class:`Sequences` are one part; a streamed corpus (an object with
+    ``corpus_parts()``, such as :class:`item2vec.shards.ShardedSequences`) gives
+    bounded parts placed in the whole corpus, so the result is the same.
+    """
+    if hasattr(seqs, "corpus_parts"):
+        return seqs.corpus_parts()
+    corpus = Corpus(seqs.items, seqs.offsets, corpus_blocks(seqs.offsets))
+    n_blocks = corpus.blocks.size - 1
+    return n_blocks, lambda: ((corpus, slice(0, n_blocks)),)
+
+
 def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: float, min_alpha: float,
           ns_exponent: float, sample: float, seed: int, threads: int, hard: HardNegativeProvider | None = None,
           on_epoch: EpochHook | None = None, progress: bool = False) -> Trained:
@@ -114,9 +128,9 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
     W, C = initial_vectors(len(seqs.vocab), dim, seed)
     noise = pack_alias(*alias_table(noise_distribution(seqs.vocab.counts, ns_exponent)))
     tables = Tables(keep_probabilities(seqs.vocab.counts, sample), noise, *sigmoid_tables())
-    corpus = Corpus(seqs.items, seqs.offsets, corpus_blocks(seqs.offsets))
-    block_loss = np.zeros(corpus.blocks.size - 1, dtype=np.float64)
-    block_pairs = np.zeros(corpus.blocks.size - 1, dtype=np.int64)
+    n_blocks, parts = corpus_parts(seqs)
+    block_loss = np.zeros(n_blocks, dtype=np.float64)
+    block_pairs = np.zeros(n_blocks, dtype=np.int64)
     out = Trained(W, C)
     previous = numba.get_num_threads()
     # disable=None: no bar when stderr is not a terminal (logs get no "\r" updates); notebooks still get one
@@ -130,8 +144,10 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
                 negatives = hard(epoch, W)
                 out.mining_seconds += time.perf_counter() - t0
             t0 = time.perf_counter()
-            sgns_epoch(corpus, W, C, tables, no_hard_negatives() if negatives is None else negatives, settings,
-                       make_schedule(alpha, min_alpha, epoch, epochs, seed), block_loss, block_pairs, threads)
+            for corpus, part in parts():  # one part in memory; a streamed corpus (item2vec.shards) in bounded parts
+                sgns_epoch(corpus, W, C, tables, no_hard_negatives() if negatives is None else negatives, settings,
+                           make_schedule(alpha, min_alpha, epoch, epochs, seed), block_loss[part], block_pairs[part],
+                           threads)
             out.training_seconds += time.perf_counter() - t0
             pairs = int(block_pairs.sum())
             if epoch == 0 and pairs == 0:
