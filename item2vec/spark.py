@@ -39,7 +39,7 @@ from .params import session_gap_seconds
 from .shards import SHARD_DIR, ShardedSequences, publish, staging_folder
 from .validation import check_int
 
-__all__ = ["prepare", "read_log", "spark_session", "ORDER_COL"]
+__all__ = ["prepare", "read_log", "spark_session", "spark_message", "ORDER_COL"]
 
 log = logging.getLogger("item2vec.spark")
 
@@ -89,6 +89,7 @@ def read_log(spark: Any, path: str, fmt: str | None = None, sep: str | None = No
     ValueError
         A path Spark cannot read as that format (the message names it).
     """
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
     from pyspark.sql import functions as F
 
@@ -112,12 +113,20 @@ def read_log(spark: Any, path: str, fmt: str | None = None, sep: str | None = No
         ev = raw.select(*[F.col(f"`{c}`") for c in cols], F.col("_metadata.file_path").alias("_f"),
                         F.col("_metadata.file_block_start").alias("_b"), F.monotonically_increasing_id().alias("_m"))
         files = sorted(r[0] for r in raw.select(F.col("_metadata.file_path")).distinct().collect())
-    except PySparkException as e:
-        raise ValueError(f"cannot read {path!r} as {fmt}: {str(e).splitlines()[0]}") from None
+    except (PySparkException, Py4JJavaError) as e:
+        raise ValueError(f"cannot read {path!r} as {fmt}: {spark_message(e)}") from None
     ranks = spark.createDataFrame([(p, i) for i, p in enumerate(files)], "_f string, _r long")
     ev = ev.join(F.broadcast(ranks), "_f")
     return ev.select(*[F.col(f"`{c}`") for c in cols], F.struct(F.col("_r").alias("f"), F.col("_b").alias("b"),
                                                               F.col("_m").alias("m")).alias(ORDER_COL))
+
+
+def spark_message(err: BaseException) -> str:
+    """The first line of what Spark (or the JVM behind it) said, without the Java stack."""
+    java = getattr(err, "java_exception", None)
+    text = str(java.getMessage()) if java is not None else str(err)
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[0] if lines else type(err).__name__
 
 
 def _check_columns(df: Any, cols: dict[str, str | None]) -> None:
