@@ -69,10 +69,11 @@ def file_sha256(path: str, chunk: int = 1 << 22) -> str:
 
 
 def is_prepared(data: Any) -> bool:
-    """Whether ``data`` names a prepared folder (a path to a folder) or is a :class:`ShardedSequences`."""
-    if isinstance(data, ShardedSequences):
-        return True
-    return isinstance(data, (str, os.PathLike)) and os.path.isdir(data)
+    """Whether ``data`` is meant as a prepared folder: a path (``str`` or PathLike) or a :class:`ShardedSequences`.
+
+    A path is never valid sequence input otherwise, so a wrong one gets :func:`open_prepared`'s clear error.
+    """
+    return isinstance(data, (ShardedSequences, str, os.PathLike))
 
 
 def open_prepared(path: str | os.PathLike[str], verify: bool = False) -> "ShardedSequences":
