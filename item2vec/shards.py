@@ -174,7 +174,7 @@ class ShardedSequences:
     def _shard_items(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Items (int32) and local offsets (int64) of shard ``k``."""
         col = self._read_shard(k, ["items"]).column("items").combine_chunks()
-        items = np.ascontiguousarray(col.flatten().to_numpy(), dtype=np.int32)
+        items = np.array(col.flatten().to_numpy(), dtype=np.int32)  # a writable copy: the kernel signature of in-memory fits
         offsets = np.asarray(col.offsets.to_numpy(), dtype=np.int64)
         offsets = offsets - offsets[0]
         if items.size != self.shards[k]["n_tokens"]:
