@@ -209,9 +209,9 @@ def estimate(rows: list[dict[str, Any]]) -> list[str]:
             f"{train1 / 3600:.1f} h per epoch on one {cores_node}-core node (Hogwild threads scale ~linearly up to "
             f"the memory bandwidth)",
             f"- (log generation here: {gen_core * 1e6:.2f} us/event on one core; not part of the pipeline)",
-            f"- bound stage: {'training (one machine, per epoch)' if train1 > prep else 'prepare'}; prepare is "
-            f"{train1 / prep:.1f}x faster than one epoch" if train1 > prep else
-            f"- bound stage: prepare ({prep / train1:.1f}x one epoch)"]
+            f"- bound stage: prepare takes {prep / train1:.1f} epochs' time, so it bounds fits of up to "
+            f"{max(1, int(prep / train1))} epoch(s); a fit of more epochs (item2vec's usual 10-100) is bound by "
+            f"training on one machine"]
     return out
 
 
