@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from .params import session_gap_seconds
-from .shards import SHARD_DIR, ShardedSequences, publish, staging_folder
+from .prepared_io import publish, staging_folder
+from .shards import SHARD_DIR, ShardedSequences
 from .validation import check_int
 
 __all__ = ["prepare", "read_log", "spark_session", "spark_message", "ORDER_COL"]

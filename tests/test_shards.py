@@ -132,7 +132,7 @@ def test_write_is_atomic(seqs, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("died while writing")
 
-    monkeypatch.setattr(shards, "file_sha256", boom)
+    monkeypatch.setattr(shards, "file_sha256", boom)  # prepared_io reads it from shards
     with pytest.raises(RuntimeError, match="died"):
         write_prepared(seqs, tmp_path / "b")
     assert sorted(os.listdir(tmp_path)) == ["a"]  # no half-written folder, no staging leftovers
