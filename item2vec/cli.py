@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import __version__
 from .cli_model import add_train_options, cmd_recommend, cmd_similar, cmd_warmup, warm_for_timing
+from .cli_prepare import register as register_prepare
 from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError
 from .model_io import ModelFileError
 from .scoring import SCORING_RULES
@@ -403,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="FILE", help="write best settings and all trials to FILE.json or FILE.csv")
     _add_run_options(p)
     p.set_defaults(func=cmd_tune)
+    register_prepare(sub)  # 'prepare' and 'train --sequences' (item2vec.cli_prepare)
     return parser
 
 

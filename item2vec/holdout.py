@@ -53,6 +53,22 @@ class Holdout(NamedTuple):
         return int(self.targets.size)
 
 
+def held_sequences(lengths: np.ndarray, n_tokens: int, seed: int, max_held: int = MAX_HELD,
+                   max_share: float = MAX_HELD_SHARE, min_length: int = MIN_HELD_LENGTH,
+                   min_held: int = MIN_HELD) -> np.ndarray | None:
+    """The sorted indices of the sequences :func:`withhold_last` takes a target from (None: too few).
+
+    Depends on the sequence ``lengths`` alone, so a streamed corpus
+    (:mod:`item2vec.shards`) draws the same sample as the one in memory.
+    """
+    eligible = np.flatnonzero(lengths >= min_length)
+    n_hold = min(int(max_held), math.ceil(max_share * n_tokens), eligible.size)
+    if n_hold < min_held:
+        return None
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(eligible, n_hold, replace=False)) if eligible.size > n_hold else eligible
+
+
 def withhold_last(seqs: Sequences, seed: int, max_held: int = MAX_HELD, max_share: float = MAX_HELD_SHARE,
                   min_length: int = MIN_HELD_LENGTH, min_held: int = MIN_HELD) -> tuple[Sequences, Holdout | None]:
     """Remove the last item of a seeded sample of sequences; return the rest and the holdout.
@@ -77,13 +93,9 @@ def withhold_last(seqs: Sequences, seed: int, max_held: int = MAX_HELD, max_shar
         ``train`` shares ``seqs.vocab`` (counts include the withheld items, so the
         noise and subsampling tables are those of the whole data).
     """
-    lengths = seqs.lengths
-    eligible = np.flatnonzero(lengths >= min_length)
-    n_hold = min(int(max_held), math.ceil(max_share * seqs.n_tokens), eligible.size)
-    if n_hold < min_held:
+    picked = held_sequences(seqs.lengths, seqs.n_tokens, seed, max_held, max_share, min_length, min_held)
+    if picked is None:
         return seqs, None
-    rng = np.random.default_rng(seed)
-    picked = np.sort(rng.choice(eligible, n_hold, replace=False)) if eligible.size > n_hold else eligible
     last = seqs.offsets[picked + 1] - 1
     targets = seqs.items[last].astype(np.int32)
     keep = np.ones(seqs.n_tokens, dtype=bool)
@@ -108,7 +120,12 @@ def training_split(seqs: Sequences, history_decay: object, seed: int) -> tuple[S
     """
     if history_decay != "auto":
         return seqs, None
-    return withhold_last(seqs, seed=seed % (2**63 - 1) + 1)
+    return withhold_last(seqs, seed=holdout_seed(seed))
+
+
+def holdout_seed(seed: int) -> int:
+    """The seed of the holdout sample for a fit's resolved ``seed``."""
+    return seed % (2**63 - 1) + 1
 
 
 def choose_decay(item_vectors: np.ndarray, context_vectors: np.ndarray, holdout: Holdout, *,

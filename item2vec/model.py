@@ -17,8 +17,9 @@ from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
 from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows
 from ._kernels import make_settings
 from .hard_negatives import LEGACY_PARAMS, as_strategy
-from .holdout import FALLBACK_DECAY, choose_decay, training_split
+from .holdout import FALLBACK_DECAY, choose_decay
 from .sequences import Sequences, as_sequences
+from .shards import ShardedSequences, is_prepared, open_prepared, split_for_fit
 from .training import check_callbacks, resolve_seed, thread_count, train
 from .validation import check_int
 
@@ -201,6 +202,10 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
     def _sequences(self, data: Any, weights: Iterable[Iterable[float]] | None = None, *,
                    min_count: int | None = None, min_length: int | None = None) -> Sequences:
         """``data`` as Sequences (``min_count``/``min_length`` default to the hyperparameters)."""
+        if is_prepared(data):  # a folder written by item2vec.spark.prepare, streamed shard by shard
+            if weights is not None:
+                raise ValueError("a prepared folder carries no event weights; got weights= too")
+            return data if isinstance(data, ShardedSequences) else open_prepared(data)
         keys = ("user_col", "item_col", "time_col", "session_gap", "weight_col")
         return as_sequences(data, weights, **{k: getattr(self, k) for k in keys},
                             min_count=self.min_count if min_count is None else min_count,
@@ -218,12 +223,13 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
 
         Parameters
         ----------
-        data : DataFrame, Sequences or iterable of item-id sequences
+        data : DataFrame, Sequences, iterable of item-id sequences, or a prepared folder
             A DataFrame is turned into sequences with :func:`build_sequences`
             using ``user_col``, ``item_col``, ``time_col``, ``session_gap``,
             ``weight_col``, ``min_count``, ``min_length``; never modified. A
             ready-made :class:`Sequences` is used as it is (``min_count`` and
-            ``min_length`` were applied when it was built).
+            ``min_length`` were applied when it was built), and so is a folder written by
+            :func:`item2vec.spark.prepare` (a path or a ``ShardedSequences``), streamed shard by shard.
         weights : iterable of iterables of numbers, optional
             For sequence input, the weight of every event (``weights[s][j]``
             weighs ``data[s][j]``; DataFrames use ``weight_col``), finite and
@@ -252,7 +258,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         seqs = self._sequences(data, weights)
         settings = self._settings()
 
-        train_seqs, held = training_split(seqs, self.history_decay, seed)  # held: targets for history_decay="auto"
+        train_seqs, held = split_for_fit(seqs, self.history_decay, seed, self.hard_negatives)  # held: targets for "auto"
 
         def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:
             before = self._fitted_state()

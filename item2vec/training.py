@@ -93,6 +93,21 @@ def initial_vectors(n_items: int, dim: int, seed: int) -> tuple[np.ndarray, np.n
     return W, np.zeros((n_items, dim), dtype=np.float32)
 
 
+def corpus_parts(seqs: Any) -> tuple[int, Callable[[], Iterable[tuple[Corpus, slice]]]]:
+    """The kernel blocks of ``seqs`` and a factory of ``(Corpus, blocks)`` parts to train in order.
+
+    In-memory :class:`Sequences` are one part; a streamed corpus (an object with
+    ``corpus_parts()``, such as :class:`item2vec.shards.ShardedSequences`) gives
+    bounded parts placed in the whole corpus, so the result is the same.
+    """
+    if hasattr(seqs, "corpus_parts"):
+        return seqs.corpus_parts()
+    corpus = Corpus(seqs.items, seqs.offsets, corpus_blocks(seqs.offsets),
+                    np.zeros(0, np.float32) if seqs.weights is None else seqs.weights)
+    n_blocks = corpus.blocks.size - 1
+    return n_blocks, lambda: ((corpus, slice(0, n_blocks)),)
+
+
 def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: float, min_alpha: float,
           ns_exponent: float, sample: float, seed: int, threads: int, hard: HardNegativeProvider | None = None,
           on_epoch: EpochHook | None = None, progress: bool = False,
@@ -118,10 +133,10 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
     W, C = initial_vectors(len(seqs.vocab), dim, seed) if init is None else init
     noise = pack_alias(*alias_table(noise_distribution(seqs.vocab.counts, ns_exponent)))
     tables = Tables(keep_probabilities(seqs.vocab.counts, sample), noise, *sigmoid_tables())
-    corpus = Corpus(seqs.items, seqs.offsets, corpus_blocks(seqs.offsets),
-                    np.zeros(0, np.float32) if seqs.weights is None else seqs.weights)
-    block_loss = np.zeros(corpus.blocks.size - 1, dtype=np.float64)
-    block_pairs = np.zeros(corpus.blocks.size - 1, dtype=np.int64)
+    n_blocks, parts = corpus_parts(seqs)
+    weights = getattr(seqs, "weights", None)  # a streamed corpus carries none
+    block_loss = np.zeros(n_blocks, dtype=np.float64)
+    block_pairs = np.zeros(n_blocks, dtype=np.int64)
     out = Trained(W, C)
     previous = numba.get_num_threads()
     # disable=None: no bar when stderr is not a terminal (logs get no "\r" updates); notebooks still get one
@@ -135,21 +150,24 @@ def train(seqs: Sequences, settings: Settings, *, dim: int, epochs: int, alpha: 
                 negatives = hard(epoch, W)
                 out.mining_seconds += time.perf_counter() - t0
             t0 = time.perf_counter()
-            block_weight = sgns_epoch(corpus, W, C, tables, no_hard_negatives() if negatives is None else negatives,
-                                      settings, make_schedule(alpha, min_alpha, epoch, epochs, seed), block_loss,
-                                      block_pairs, threads)
+            epoch_weight = 0.0
+            for corpus, part in parts():  # one part in memory; a streamed corpus (item2vec.shards) in bounded parts
+                epoch_weight += float(sgns_epoch(corpus, W, C, tables,
+                                                 no_hard_negatives() if negatives is None else negatives, settings,
+                                                 make_schedule(alpha, min_alpha, epoch, epochs, seed),
+                                                 block_loss[part], block_pairs[part], threads).sum())
             out.training_seconds += time.perf_counter() - t0
             pairs = int(block_pairs.sum())
             if epoch == 0 and pairs == 0:
-                why = " or every pair has weight 0" if seqs.weights is not None else ""
+                why = " or every pair has weight 0" if weights is not None else ""
                 warnings.warn(f"the first epoch trained no (center, context) pairs: subsampling (sample={sample}) "
                               f"left no sequence with 2 items{why}; on small data use sample=0", RuntimeWarning, stacklevel=3)
-            weight = max(pairs, 1) if seqs.weights is None else float(block_weight.sum())  # weighted: loss per unit
+            weight = max(pairs, 1) if weights is None else epoch_weight  # weighted: loss per unit
             loss = float(block_loss.sum() / weight) if weight > 0 else 0.0
             if not (math.isfinite(loss) and all_finite(W) and all_finite(C)):
                 raise ValueError(f"training diverged in epoch {epoch} (loss {loss}, non-finite vectors): the learning "
                                  f"rate alpha={alpha!r} is too large for this data"
-                                 f"{'' if seqs.weights is None else ' and weights (a pair steps by alpha x its weight)'}"
+                                 f"{'' if weights is None else ' and weights (a pair steps by alpha x its weight)'}"
                                  f"; try a smaller alpha, e.g. "
                                  f"alpha={alpha / 10:g}")
             out.n_pairs += pairs

@@ -1,0 +1,107 @@
+"""Writing prepared folders (the layout :mod:`item2vec.shards` reads): staging, publishing, and in-memory input.
+
+Everything is written into a hidden sibling of the output folder; :func:`publish`
+checks the shards against the vocabulary, writes the manifest last and renames the
+folder into place, so a writer that dies leaves nothing that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from typing import Any
+
+import numpy as np
+
+from . import shards as _shards
+from .shards import FORMAT_VERSION, MANIFEST, SHARD_DIR, VOCAB_FILE, ShardedSequences, _pq
+
+__all__ = ["staging_folder", "publish", "write_prepared"]
+
+
+def staging_folder(output: str, overwrite: bool = False) -> str:
+    """A fresh hidden sibling of ``output`` to write into (``output`` must not exist unless ``overwrite``)."""
+    output = os.path.abspath(os.fspath(output))
+    if os.path.exists(output) and not overwrite:
+        raise ValueError(f"output {output!r} already exists; remove it or pass overwrite=True (--overwrite)")
+    parent, name = os.path.split(output)
+    os.makedirs(parent, exist_ok=True)
+    return os.path.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:12]}")
+
+
+def publish(tmp: str, output: str, ids: np.ndarray, counts: np.ndarray, kind: str, n_events: int,
+            settings: dict[str, Any]) -> dict[str, Any]:
+    """Check the shards in ``tmp/shards`` against the vocabulary counts, write the vocabulary and (last)
+    the manifest, then rename ``tmp`` to ``output`` (replacing an old ``output`` only now)."""
+    import pyarrow as pa
+
+    pq = _pq()
+    shard_dir = os.path.join(tmp, SHARD_DIR)
+    files = sorted(f for f in os.listdir(shard_dir) if f.startswith("part-") and f.endswith(".parquet"))
+    shards = []
+    for f in files:
+        path = os.path.join(shard_dir, f)
+        lengths = pq.read_table(path, columns=["length"]).column("length").to_numpy()
+        shards.append({"file": f"{SHARD_DIR}/{f}", "n_sequences": int(lengths.size), "n_tokens": int(lengths.sum()),
+                       "bytes": os.path.getsize(path), "sha256": _shards.file_sha256(path)})
+    n_tokens = int(np.sum(counts))
+    written = sum(s["n_tokens"] for s in shards)
+    if written != n_tokens:
+        raise RuntimeError(f"the shards in {tmp!r} hold {written} tokens, the vocabulary counts {n_tokens}: "
+                           f"nothing was published")
+    vpath = os.path.join(tmp, VOCAB_FILE)
+    ids = np.asarray(ids).astype(str) if kind == "str" else np.asarray(ids, dtype=np.int64)
+    pq.write_table(pa.table({"id": pa.array(ids), "count": pa.array(np.asarray(counts, dtype=np.int64))}), vpath)
+    manifest = {"format_version": FORMAT_VERSION, "created_by": "item2vec", "settings": settings,
+                "n_events": int(n_events), "n_sequences": sum(s["n_sequences"] for s in shards), "n_tokens": n_tokens,
+                "n_items": int(len(ids)),
+                "vocab": {"file": VOCAB_FILE, "kind": kind, "bytes": os.path.getsize(vpath), "sha256": _shards.file_sha256(vpath)},
+                "shards": shards}
+    part = os.path.join(tmp, MANIFEST + ".part")
+    with open(part, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(part, os.path.join(tmp, MANIFEST))
+    output = os.path.abspath(os.fspath(output))
+    if os.path.exists(output):
+        parent, name = os.path.split(output)
+        old = os.path.join(parent, f".{name}.old-{uuid.uuid4().hex[:12]}")
+        os.rename(output, old)
+        os.rename(tmp, output)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, output)
+    return manifest
+
+
+def write_prepared(seqs: Any, output: str | os.PathLike[str], *, shard_tokens: int = 1 << 22,
+                   overwrite: bool = False, settings: dict[str, Any] | None = None) -> ShardedSequences:
+    """Write in-memory :class:`~item2vec.Sequences` as a prepared folder (the layout :func:`item2vec.spark.prepare`
+    writes), in shards of about ``shard_tokens`` tokens; for logs that fit one machine, and for tests."""
+    import pyarrow as pa
+
+    pq = _pq()
+    output = os.fspath(output)
+    tmp = staging_folder(output, overwrite)
+    try:
+        os.makedirs(os.path.join(tmp, SHARD_DIR))
+        lengths = seqs.lengths
+        cuts = np.searchsorted(seqs.offsets, np.arange(shard_tokens, seqs.n_tokens, shard_tokens), side="left")
+        bounds = np.unique(np.concatenate([[0], cuts, [len(seqs)]]))
+        users = seqs.users if seqs.users is not None else np.full(len(seqs), None, dtype=object)
+        for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            off = seqs.offsets[a: b + 1]
+            items = pa.ListArray.from_arrays(pa.array((off - off[0]).astype(np.int32)),
+                                             pa.array(seqs.items[off[0]: off[-1]]))
+            table = pa.table({"items": items, "length": pa.array(lengths[a:b].astype(np.int32)),
+                              "user": pa.array(list(users[a:b]) if users.dtype == object else users[a:b])})
+            pq.write_table(table, os.path.join(tmp, SHARD_DIR, f"part-{k:05d}.parquet"))
+        publish(tmp, output, seqs.vocab.ids, seqs.vocab.counts, seqs.vocab.kind, seqs.n_tokens,
+                dict(settings or {}, shard_tokens=int(shard_tokens)))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ShardedSequences(output)
