@@ -105,8 +105,8 @@ def withhold_last(seqs: Sequences, seed: int, max_held: int = MAX_HELD, max_shar
     offsets = seqs.offsets.copy()
     offsets[1:] -= np.cumsum(removed)
     train = Sequences(seqs.items[keep], offsets, seqs.vocab, seqs.users, None if seqs.weights is None else seqs.weights[keep])
-    hist_len = lengths[picked] - 1
-    indptr = np.zeros(n_hold + 1, dtype=np.int64)
+    hist_len = seqs.lengths[picked] - 1
+    indptr = np.zeros(picked.size + 1, dtype=np.int64)
     np.cumsum(hist_len, out=indptr[1:])
     starts = seqs.offsets[picked]
     pos = np.arange(indptr[-1]) - np.repeat(indptr[:-1], hist_len) + np.repeat(starts, hist_len)
