@@ -224,18 +224,22 @@ def _contexts(i, L, settings, state, scratch):
 
 
 @njit(inline="always")
+def _sequence_lr(corpus, s, schedule):
+    """The learning rate of sequence ``s``: linear in its first token's place in the whole corpus, over all epochs."""
+    total = np.float64(corpus.offsets[corpus.offsets.shape[0] - 1] if corpus.total < 0 else corpus.total)
+    progress = (np.float64(schedule.epoch) * total + np.float64(corpus.start + corpus.offsets[s])) / (
+        np.float64(schedule.epochs) * total)
+    return max(schedule.lr_end, schedule.lr_start - (schedule.lr_start - schedule.lr_end) * progress)
+
+
+@njit(inline="always")
 def _train_block(corpus, b, W, C, tables, hard, settings, schedule, scratch):
     """Sequences of block ``b`` with the block's own random stream; returns (loss, pairs)."""
-    offsets = corpus.offsets
-    total = np.float64(offsets[offsets.shape[0] - 1] if corpus.total < 0 else corpus.total)
-    span = np.float64(schedule.epochs) * total
-    lr_start, lr_end = schedule.lr_start, schedule.lr_end
     state = block_seed(schedule.seed, schedule.epoch, corpus.first_block + b)
     loss = 0.0
     pairs = 0
     for s in range(corpus.blocks[b], corpus.blocks[b + 1]):
-        progress = (np.float64(schedule.epoch) * total + np.float64(corpus.start + offsets[s])) / span
-        lr = max(lr_end, lr_start - (lr_start - lr_end) * progress)
+        lr = _sequence_lr(corpus, s, schedule)
         state, L = _subsample(corpus, s, tables.keep_prob, state, scratch.buf)
         if L < 2:
             continue
@@ -292,21 +296,17 @@ def _train_block_weighted(corpus, b, W, C, tables, hard, settings, schedule, scr
     ``weight`` are sums over the pairs scaled by their weights; ``pairs``
     counts the trained pairs (weight > 0).
     """
-    offsets, items, weights, buf = corpus.offsets, corpus.items, corpus.weights, scratch.buf
-    total = np.float64(offsets[offsets.shape[0] - 1] if corpus.total < 0 else corpus.total)
-    span = np.float64(schedule.epochs) * total
-    lr_start, lr_end = schedule.lr_start, schedule.lr_end
+    items, weights, buf = corpus.items, corpus.weights, scratch.buf
     state = block_seed(schedule.seed, schedule.epoch, corpus.first_block + b)
     loss = 0.0
     pairs = 0
     weight = 0.0
     for s in range(corpus.blocks[b], corpus.blocks[b + 1]):
-        progress = (np.float64(schedule.epoch) * total + np.float64(corpus.start + offsets[s])) / span
-        lr = max(lr_end, lr_start - (lr_start - lr_end) * progress)
+        lr = _sequence_lr(corpus, s, schedule)
         state, L = _subsample_positions(corpus, s, tables.keep_prob, state, buf)
         if L < 2:
             continue
-        base = offsets[s]
+        base = corpus.offsets[s]
         for i in range(L):
             c = items[base + buf[i]]
             wc = weights[base + buf[i]]

@@ -123,6 +123,19 @@ def _train_center_shared(W, C, c, m, negative, lr, tables, hard, state, scratch)
     for t in range(m):
         rows[0] = ctx[t]
         loss += _sgd_rows(W, C, c, 1, 1, lr, tables, scratch)
+    state, loss = _shared_negatives(W, C, c, m, np.float64(m), negative, lr, tables, hard, state, scratch, loss)
+    _apply_grad_in(W, c, scratch.grad_in)
+    return state, loss
+
+
+@njit(inline="always")
+def _shared_negatives(W, C, c, m, scale, negative, lr, tables, hard, state, scratch, loss):
+    """The ``negative`` shared negatives of center ``c`` (contexts ``scratch.ctx[:m]``), each stepped by ``lr * scale``.
+
+    A draw equal to a context is skipped; hard negatives come from the group
+    of a random context. Returns (state, ``loss`` plus theirs scaled by ``scale``).
+    """
+    ctx, rows = scratch.ctx, scratch.rows
     for _ in range(negative):
         o = ctx[0]
         if hard.ratio > 0.0 and m > 1:
@@ -138,8 +151,7 @@ def _train_center_shared(W, C, c, m, negative, lr, tables, hard, state, scratch)
                 break
         if not clash:
             rows[0] = n
-            loss += m * _sgd_rows(W, C, c, 1, 0, lr * m, tables, scratch)
-    _apply_grad_in(W, c, scratch.grad_in)
+            loss += scale * _sgd_rows(W, C, c, 1, 0, lr * scale, tables, scratch)
     return state, loss
 
 
@@ -169,21 +181,6 @@ def _train_center_shared_weighted(W, C, c, wc, m, negative, lr, tables, hard, st
             pairs += 1
     w_neg = wc * w_sum
     if w_neg > 0.0:  # m == 0 (the last item with backward_window=0) has none
-        for _ in range(negative):
-            o = ctx[0]
-            if hard.ratio > 0.0 and m > 1:
-                state, r = next_random(state)
-                o = ctx[below(r, m)]
-            state, n, _hard = draw_negative(state, c, o, tables.noise, hard)
-            if n < 0:
-                continue
-            clash = False
-            for t in range(m):
-                if ctx[t] == n:
-                    clash = True
-                    break
-            if not clash:
-                rows[0] = n
-                loss += np.float64(w_neg) * _sgd_rows(W, C, c, 1, 0, lr * w_neg, tables, scratch)
+        state, loss = _shared_negatives(W, C, c, m, np.float64(w_neg), negative, lr, tables, hard, state, scratch, loss)
     _apply_grad_in(W, c, scratch.grad_in)
     return state, loss, pairs, np.float64(w_neg)

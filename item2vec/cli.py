@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from . import __version__
-from .cli_model import add_train_options, cmd_recommend, cmd_similar, cmd_warmup, warm_for_timing
+from .cli_model import add_train_options, cmd_recommend, cmd_similar, cmd_warmup, save_trained, warm_for_timing
 from .cli_prepare import register as register_prepare
 from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError
 from .model_io import ModelFileError
@@ -218,18 +218,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         warnings.simplefilter("default")
         model = run_train(data, params, seed=args.seed, threads=args.threads, progress=not args.quiet, init=args.init)
     seconds = time.perf_counter() - t0
-    if getattr(model, "n_pairs_", None) == 0:
-        raise CLIError(f"training on {data.name} saw no (center, context) pair (subsampling sample={model.sample} "
-                       f"removed every co-occurrence of a small log), so no model was saved; "
-                       f"use --set sample=0 or more data")
-    for w in caught:
+    for w in caught if getattr(model, "n_pairs_", None) != 0 else ():  # a fit of 0 pairs is only the error below
         _warn_line(w.message, w.category, w.filename, w.lineno)
-    path = model.save(target)
-    loss = model.loss_history_[-1] if model.loss_history_ else float("nan")
-    print(f"trained item2vec on {data.name}: vocabulary {len(model.vocab_):,} items | "
-          f"{model.n_tokens_:,} tokens | {model.epochs} epochs | {seconds:.2f} s | final loss {loss:.4f}")
-    print(f"saved {path}")
-    return 0
+    return save_trained(model, target, data.name, seconds, f" (subsampling sample={model.sample} removed every "
+                        f"co-occurrence of a small log)")
 
 
 def cmd_tune(args: argparse.Namespace) -> int:

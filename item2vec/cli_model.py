@@ -93,3 +93,16 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     seconds = warmup.warm_up(hard_negatives=True)
     print(f"numba kernels ready in {seconds:.1f} s (cached: later runs load them in about a second)")
     return 0
+
+
+def save_trained(model: Any, target: str, name: str, seconds: float, why_no_pairs: str = "") -> int:
+    """Save a fitted model for ``item2vec train`` and print its one-line summary; refuses a fit of 0 pairs."""
+    if getattr(model, "n_pairs_", None) == 0:
+        raise CLIError(f"training on {name} saw no (center, context) pair{why_no_pairs}, so no model was saved; "
+                       f"use --set sample=0 or more data")
+    path = model.save(target)
+    loss = model.loss_history_[-1] if model.loss_history_ else float("nan")
+    print(f"trained item2vec on {name}: vocabulary {len(model.vocab_):,} items | "
+          f"{model.n_tokens_:,} tokens | {model.epochs} epochs | {seconds:.2f} s | final loss {loss:.4f}")
+    print(f"saved {path}")
+    return 0

@@ -130,7 +130,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 def cmd_train_sequences(args: argparse.Namespace) -> int:
     """``item2vec train --sequences DIR``: fit on a prepared folder, streamed, and save the model."""
     from .cli import parse_settings
-    from .cli_model import warm_for_timing
+    from .cli_model import save_trained, warm_for_timing
     from .shards import open_prepared
     from .workflows import make_model, model_output_path, model_params
 
@@ -148,12 +148,4 @@ def cmd_train_sequences(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     model = make_model("item2vec", params, seed=args.seed, n_threads=args.threads, verbose=not args.quiet).fit(seqs)
     seconds = time.perf_counter() - t0
-    if getattr(model, "n_pairs_", None) == 0:
-        raise CLIError(f"training on {args.sequences} saw no (center, context) pair; no model was saved; "
-                       f"use --set sample=0 or more data")
-    path = model.save(target)
-    loss = model.loss_history_[-1] if model.loss_history_ else float("nan")
-    print(f"trained item2vec on {args.sequences}: vocabulary {len(model.vocab_):,} items | {model.n_tokens_:,} tokens | "
-          f"{model.epochs} epochs | {seconds:.2f} s | final loss {loss:.4f}")
-    print(f"saved {path}")
-    return 0
+    return save_trained(model, target, args.sequences, seconds)
