@@ -79,18 +79,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._replay import Replay, replay_negatives
 from .recommender import NotFittedError
+from .sampling import keep_probabilities, noise_distribution
 from .sequences import Sequences
 from .training import check_callbacks, initial_vectors, resolve_seed, thread_count, train
 from .validation import check_int, is_real
 from .vocab import Vocabulary, count_codes
 
-__all__ = ["PARTIAL_ALPHA", "BLEND", "partial_fit", "update_corpus", "update_seeds", "consolidate"]
+__all__ = ["PARTIAL_ALPHA", "BLEND", "REPLAY", "partial_fit", "update_corpus", "update_seeds", "consolidate",
+           "pairs_per_token", "replay_plan"]
 
 #: ``partial_fit``'s learning rate starts at this fraction of ``alpha`` (and decays to ``min_alpha``).
 PARTIAL_ALPHA = 0.5
 #: Default exponent of the consolidation step (see the module notes).
 BLEND = 0.5
+#: Default scale of the negative replay (1: the old corpus' full negative pressure; 0: off).
+REPLAY = 1.0
 
 
 def update_seeds(seed: int, update: int) -> tuple[int, int]:
@@ -167,6 +172,48 @@ def update_corpus(model: Any, data: Any) -> Sequences | None:
     return Sequences(items=items, offsets=offsets, vocab=vocab)
 
 
+def pairs_per_token(offsets: np.ndarray, settings: Any) -> float:
+    """Expected (center, context) pairs per token of the sequences ``offsets`` (subsampling ignored)."""
+    lengths = np.diff(offsets).astype(np.float64)
+    tokens = max(float(lengths.sum()), 1.0)
+    if settings.set_mode:
+        return float((lengths * np.minimum(lengths - 1, settings.max_contexts)).sum()) / tokens
+
+    def side(n: int) -> float:  # sum over positions of min(position, b), averaged over the side's b
+        if n == 0:
+            return 0.0
+        bs = np.arange(1, n + 1) if settings.shrink else np.array([n])
+        b, L = bs[None, :].astype(np.float64), lengths[:, None]
+        short = L - 1 <= b
+        s = np.where(short, L * (L - 1) / 2, b * (b + 1) / 2 + (L - 1 - b) * b)
+        return float(s.mean(axis=1).sum())
+
+    return (side(settings.window) + side(settings.backward)) / tokens
+
+
+def replay_plan(old_counts: np.ndarray, seqs: Sequences, settings: Any, ns_exponent: float, sample: float,
+                scale: float) -> Replay:
+    """The :class:`~item2vec._replay.Replay` of one update epoch (see the module notes).
+
+    Every item trained in the update (known or new) gets
+    ``scale × old pairs × negative × noise(item)`` replayed negatives, old
+    pairs = old tokens × the update's pairs per token, noise over the updated
+    counts; inputs are drawn like the old tokens (old counts × keep
+    probability).
+    """
+    counts = seqs.vocab.counts
+    n_old = old_counts.size
+    in_update = counts.copy()
+    in_update[:n_old] -= old_counts
+    rows = np.flatnonzero(in_update > 0).astype(np.int64)
+    old_pairs = float(old_counts.sum()) * pairs_per_token(seqs.offsets, settings)
+    draws = scale * old_pairs * settings.negative * noise_distribution(counts, ns_exponent)[rows]
+    weights = old_counts * keep_probabilities(counts, sample)[:n_old].astype(np.float64)
+    cdf = np.cumsum(weights)
+    cdf /= cdf[-1]
+    return Replay(rows, draws.astype(np.float64), cdf)
+
+
 def consolidate(old: np.ndarray, trained: np.ndarray, share: np.ndarray, blend: float) -> np.ndarray:
     """``trained`` with its first ``len(old)`` rows moved back to ``old + share ** blend * (trained - old)``, in place.
 
@@ -204,7 +251,7 @@ def _check_args(model: Any, epochs: Any, alpha: Any) -> tuple[int, float]:
 
 
 def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: float | None = None,
-                blend: float = BLEND) -> Any:
+                blend: float = BLEND, replay: float = REPLAY) -> Any:
     """Continue training a fitted ``model`` on ``new_data`` (see the module notes); returns ``model``.
 
     Raises
@@ -220,6 +267,8 @@ def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: flo
     epochs, alpha = _check_args(model, epochs, alpha)
     if not is_real(blend) or not np.isfinite(blend) or blend < 0:
         raise ValueError(f"blend must be a real >= 0, got blend={blend!r}")
+    if not is_real(replay) or not np.isfinite(replay) or replay < 0:
+        raise ValueError(f"replay must be a real >= 0, got replay={replay!r}")
     callbacks = check_callbacks(model.callbacks)
     threads = thread_count(model.n_threads)
     seqs = update_corpus(model, new_data)
@@ -229,14 +278,26 @@ def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: flo
                       RuntimeWarning, stacklevel=3)
         return model
     update = int(getattr(model, "n_updates_", 0)) + 1
-    seed, init_seed = update_seeds(resolve_seed(model.random_state), update)
+    base_seed = resolve_seed(model.random_state)
+    seed, init_seed = update_seeds(base_seed, update)
     n_old, dim = model.item_vectors_.shape
     W_new, C_new = initial_vectors(len(seqs.vocab) - n_old, dim, init_seed)
     W = np.concatenate([model.item_vectors_, W_new])  # copies: the model keeps its vectors until the end
     C = np.concatenate([model.context_vectors_, C_new])
     history = list(model.loss_history_)
+    settings = model._settings()
+    plan = None
+    if replay > 0:
+        plan = replay_plan(model.vocab_.counts, seqs, settings, model.ns_exponent, model.sample, float(replay))
+    replay_seed = int(np.random.SeedSequence([base_seed, update, 1]).generate_state(1)[0])
+    min_alpha = float(model.min_alpha)
 
     def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, losses: list[float]) -> None:
+        if plan is not None:  # this epoch's mean learning rate
+            lr = alpha - (alpha - min_alpha) * (epoch + 0.5) / epochs
+            replay_negatives(W, C, plan, lr, np.uint64(replay_seed), epoch)
+        if not callbacks:
+            return
         before = model._fitted_state()
         try:
             model._set_fitted(seqs.vocab, W, C, history + losses)
@@ -245,9 +306,9 @@ def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: flo
         finally:
             model._restore_fitted_state(before)
 
-    trained = train(seqs, model._settings(), dim=dim, epochs=epochs, alpha=alpha, min_alpha=float(model.min_alpha),
+    trained = train(seqs, settings, dim=dim, epochs=epochs, alpha=alpha, min_alpha=min_alpha,
                     ns_exponent=model.ns_exponent, sample=model.sample, seed=seed, threads=threads,
-                    hard=model._hard_negative_sampler(seqs), on_epoch=on_epoch if callbacks else None,
+                    hard=model._hard_negative_sampler(seqs), on_epoch=on_epoch if callbacks or plan is not None else None,
                     progress=bool(model.verbose), init=(W, C))
     pairs_before = getattr(model, "n_pairs_", None)  # None: unknown (a loaded model)
     total = seqs.vocab.counts[:n_old].astype(np.float64)
