@@ -9,7 +9,8 @@ inflate. :func:`replay_negatives` applies, once per update epoch, the missing
 part to the output rows the update trained: ``draws[r]`` (in expectation; the
 fraction is rounded at random) steps ``C[row] += -lr σ(W[o]·C[row]) W[o]``
 with ``o`` drawn from ``inputs`` (a cumulative distribution over the old
-items). The input vectors ``W`` are only read.
+items); ``step > 1`` lets fewer, larger steps stand for more negatives (a
+budget on the work). The input vectors ``W`` are only read.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class Replay(NamedTuple):
     """What one epoch's replay does (see the module notes)."""
 
     rows: np.ndarray  # int64 (R,): output rows that receive replayed negatives
-    draws: np.ndarray  # float64 (R,): expected negatives per row this epoch
+    draws: np.ndarray  # float64 (R,): expected negative steps per row this epoch
+    step: float  # each step's learning rate is ``step × lr`` (> 1: fewer, larger steps stand for more negatives)
     inputs: np.ndarray  # float64 (n_inputs,): cumulative distribution of the input rows, last entry 1
 
 
@@ -41,7 +43,7 @@ def replay_negatives(W, C, replay, lr, seed, epoch):
     state = block_seed(seed, epoch, 0)
     cdf = replay.inputs
     D = W.shape[1]
-    flr = np.float32(lr)
+    flr = np.float32(lr * replay.step)
     steps = 0
     for k in range(replay.rows.shape[0]):
         row = replay.rows[k]

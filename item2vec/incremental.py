@@ -96,6 +96,8 @@ PARTIAL_ALPHA = 0.5
 BLEND = 0.5
 #: Default scale of the negative replay (1: the old corpus' full negative pressure; 0: off).
 REPLAY = 1.0
+#: The replay takes at most about this many steps per negative draw of the update's own training.
+REPLAY_BUDGET = 1.0
 
 
 def update_seeds(seed: int, update: int) -> tuple[int, int]:
@@ -192,26 +194,42 @@ def pairs_per_token(offsets: np.ndarray, settings: Any) -> float:
 
 
 def replay_plan(old_counts: np.ndarray, seqs: Sequences, settings: Any, ns_exponent: float, sample: float,
-                scale: float) -> Replay:
+                scale: float, budget: float = REPLAY_BUDGET) -> Replay:
     """The :class:`~item2vec._replay.Replay` of one update epoch (see the module notes).
 
-    Every item trained in the update (known or new) gets
-    ``scale × old pairs × negative × noise(item)`` replayed negatives, old
-    pairs = old tokens × the update's pairs per token, noise over the updated
-    counts; inputs are drawn like the old tokens (old counts × keep
-    probability).
+    An item the update trains, with share ``s`` of its (updated) count in
+    the update, gets the negatives that would balance its update positives in
+    a refit and that the update does not give it:
+    ``scale × max(0, s × total tokens - update tokens) × pairs per token ×
+    negative × noise(item)`` (pairs per token of the update's sequences, noise
+    over the updated counts). A new item (``s = 1``) so gets the old corpus'
+    whole pressure, a known item only its excess over the update's average
+    share, an item at or below that share none (its old positives and
+    negatives are already balanced in its vectors). Inputs are drawn like
+    the old tokens (old counts × keep probability). When that is more than ``budget`` times the update's own
+    negatives per epoch, fewer steps are taken (the same share per row), each
+    with a proportionally larger learning rate, so the replay costs at most
+    about ``budget`` times the update's negative work.
     """
     counts = seqs.vocab.counts
     n_old = old_counts.size
     in_update = counts.copy()
     in_update[:n_old] -= old_counts
     rows = np.flatnonzero(in_update > 0).astype(np.int64)
-    old_pairs = float(old_counts.sum()) * pairs_per_token(seqs.offsets, settings)
-    draws = scale * old_pairs * settings.negative * noise_distribution(counts, ns_exponent)[rows]
+    ppt = pairs_per_token(seqs.offsets, settings)
+    share = in_update[rows] / counts[rows]  # the update's share of each row's events
+    excess = np.maximum(float(counts.sum()) * share - seqs.n_tokens, 0.0)  # old tokens for new items
+    draws = scale * excess * ppt * settings.negative * noise_distribution(counts, ns_exponent)[rows]
+    rows, draws = rows[draws > 0], draws[draws > 0]
+    allowed = budget * seqs.n_tokens * ppt * settings.negative
+    step = 1.0
+    if draws.sum() > allowed > 0:
+        step = float(draws.sum() / allowed)
+        draws = draws / step
     weights = old_counts * keep_probabilities(counts, sample)[:n_old].astype(np.float64)
     cdf = np.cumsum(weights)
     cdf /= cdf[-1]
-    return Replay(rows, draws.astype(np.float64), cdf)
+    return Replay(rows, draws.astype(np.float64), step, cdf)
 
 
 def consolidate(old: np.ndarray, trained: np.ndarray, share: np.ndarray, blend: float) -> np.ndarray:
@@ -251,7 +269,7 @@ def _check_args(model: Any, epochs: Any, alpha: Any) -> tuple[int, float]:
 
 
 def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: float | None = None,
-                blend: float = BLEND, replay: float = REPLAY) -> Any:
+                blend: float = BLEND, replay: float = REPLAY, replay_budget: float = REPLAY_BUDGET) -> Any:
     """Continue training a fitted ``model`` on ``new_data`` (see the module notes); returns ``model``.
 
     Raises
@@ -288,7 +306,8 @@ def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: flo
     settings = model._settings()
     plan = None
     if replay > 0:
-        plan = replay_plan(model.vocab_.counts, seqs, settings, model.ns_exponent, model.sample, float(replay))
+        plan = replay_plan(model.vocab_.counts, seqs, settings, model.ns_exponent, model.sample, float(replay),
+                           float(replay_budget))
     replay_seed = int(np.random.SeedSequence([base_seed, update, 1]).generate_state(1)[0])
     min_alpha = float(model.min_alpha)
 
