@@ -94,10 +94,10 @@ __all__ = ["PARTIAL_ALPHA", "BLEND", "REPLAY", "partial_fit", "update_corpus", "
 PARTIAL_ALPHA = 0.5
 #: Default exponent of the consolidation step (see the module notes).
 BLEND = 0.5
-#: Default scale of the negative replay (1: the old corpus' full negative pressure; 0: off).
-REPLAY = 1.0
+#: Default negative replay: ``"new"`` (new items only), ``"all"`` (also known items' excess share) or ``"off"``.
+REPLAY = "new"
 #: The replay takes at most about this many steps per negative draw of the update's own training.
-REPLAY_BUDGET = 1.0
+REPLAY_BUDGET = 0.25
 
 
 def update_seeds(seed: int, update: int) -> tuple[int, int]:
@@ -194,18 +194,19 @@ def pairs_per_token(offsets: np.ndarray, settings: Any) -> float:
 
 
 def replay_plan(old_counts: np.ndarray, seqs: Sequences, settings: Any, ns_exponent: float, sample: float,
-                scale: float, budget: float = REPLAY_BUDGET) -> Replay:
+                budget: float = REPLAY_BUDGET, known: bool = False) -> Replay:
     """The :class:`~item2vec._replay.Replay` of one update epoch (see the module notes).
 
     An item the update trains, with share ``s`` of its (updated) count in
     the update, gets the negatives that would balance its update positives in
     a refit and that the update does not give it:
-    ``scale × max(0, s × total tokens - update tokens) × pairs per token ×
+    ``max(0, s × total tokens - update tokens) × pairs per token ×
     negative × noise(item)`` (pairs per token of the update's sequences, noise
     over the updated counts). A new item (``s = 1``) so gets the old corpus'
     whole pressure, a known item only its excess over the update's average
     share, an item at or below that share none (its old positives and
-    negatives are already balanced in its vectors). Inputs are drawn like
+    negatives are already balanced in its vectors); ``known=False`` replays
+    for new items only. Inputs are drawn like
     the old tokens (old counts × keep probability). When that is more than ``budget`` times the update's own
     negatives per epoch, fewer steps are taken (the same share per row), each
     with a proportionally larger learning rate, so the replay costs at most
@@ -219,7 +220,9 @@ def replay_plan(old_counts: np.ndarray, seqs: Sequences, settings: Any, ns_expon
     ppt = pairs_per_token(seqs.offsets, settings)
     share = in_update[rows] / counts[rows]  # the update's share of each row's events
     excess = np.maximum(float(counts.sum()) * share - seqs.n_tokens, 0.0)  # old tokens for new items
-    draws = scale * excess * ppt * settings.negative * noise_distribution(counts, ns_exponent)[rows]
+    draws = excess * ppt * settings.negative * noise_distribution(counts, ns_exponent)[rows]
+    if not known:
+        draws[share < 1] = 0
     rows, draws = rows[draws > 0], draws[draws > 0]
     allowed = budget * seqs.n_tokens * ppt * settings.negative
     step = 1.0
@@ -269,7 +272,7 @@ def _check_args(model: Any, epochs: Any, alpha: Any) -> tuple[int, float]:
 
 
 def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: float | None = None,
-                blend: float = BLEND, replay: float = REPLAY, replay_budget: float = REPLAY_BUDGET) -> Any:
+                blend: float = BLEND, replay: str = REPLAY) -> Any:
     """Continue training a fitted ``model`` on ``new_data`` (see the module notes); returns ``model``.
 
     Raises
@@ -285,8 +288,8 @@ def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: flo
     epochs, alpha = _check_args(model, epochs, alpha)
     if not is_real(blend) or not np.isfinite(blend) or blend < 0:
         raise ValueError(f"blend must be a real >= 0, got blend={blend!r}")
-    if not is_real(replay) or not np.isfinite(replay) or replay < 0:
-        raise ValueError(f"replay must be a real >= 0, got replay={replay!r}")
+    if replay not in ("new", "all", "off"):
+        raise ValueError(f"replay must be 'new', 'all' or 'off', got replay={replay!r}")
     callbacks = check_callbacks(model.callbacks)
     threads = thread_count(model.n_threads)
     seqs = update_corpus(model, new_data)
@@ -305,9 +308,9 @@ def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: flo
     history = list(model.loss_history_)
     settings = model._settings()
     plan = None
-    if replay > 0:
-        plan = replay_plan(model.vocab_.counts, seqs, settings, model.ns_exponent, model.sample, float(replay),
-                           float(replay_budget))
+    if replay != "off":
+        plan = replay_plan(model.vocab_.counts, seqs, settings, model.ns_exponent, model.sample,
+                           known=replay == "all")
     replay_seed = int(np.random.SeedSequence([base_seed, update, 1]).generate_state(1)[0])
     min_alpha = float(model.min_alpha)
 
