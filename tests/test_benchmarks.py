@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
         ("hard_negatives.py", False, False, "| synthetic | mined |"),
         ("kernel_ab.py", False, False, "median ratio new/old"),
         ("panel.py", False, False, "| transition "),
+        ("incremental.py", False, True, "| base + partial_fit("),
     ],
 )
 def test_benchmark_quick_mode(script, needs_gensim, needs_movielens, expect, request):
