@@ -33,14 +33,16 @@ whether choosing it again could have helped.
 
 Result (``--threads 1``, seed 0, a machine shared with other jobs, so wall
 times are noisy): ml-latest-small partial_fit(alpha=0.5*alpha, blend=0.5)
-recall@10 0.0950 vs refit 0.0927 (1.025x) in 8.1 s vs 112.9 s (0.07x; the 80 %
-fit took 57 s); blend=0 gave 0.0831 (0.90x), the base model 0.0818. DIGINETICA:
-partial 0.036 vs refit 0.137 (0.27x) - see the limits in
-:mod:`item2vec.incremental`.
+recall@10 vs a refit: replay="off" 1.025x in 0.07x its time, replay="new" (the
+default) 1.03x in 0.18x, replay="all" 0.79x. DIGINETICA (seeds 0/1): "off"
+0.27x/0.30x, "new" 0.82x/0.70x, "all" 1.09x/0.97x, daily "all" updates
+1.00-1.13x daily refits; ``--cuts 0.7,0.85`` (334 queries): "all" 0.86x.
+See the notes of :mod:`item2vec.incremental`.
 
 Example::
 
     ITEM2VEC_DATA=/work/shared/datasets/movielens python benchmarks/incremental.py --threads 1
+    ITEM2VEC_DATA=... python benchmarks/incremental.py --datasets diginetica --replay all --seed 1
 """
 
 from __future__ import annotations

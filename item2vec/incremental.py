@@ -67,16 +67,20 @@ data), so an update costs about ``new tokens / old tokens`` of a refit:
   ``n_threads=1`` give bit-identical vectors, and two updates never replay
   the same random streams.
 
-Measured (``benchmarks/incremental.py``, 1 thread): on ml-latest-small
-(fit on the first 80 % of time, update with the next 10 %) next-item recall@10
-was 1.025x a refit on 90 % at 0.07x its wall time, and 5 daily updates tracked
-daily refits at 0.98-1.04x. **It fails on sparse session data**: on the
-DIGINETICA sample (update: 1.2k views with 617 new items onto 9.9k views)
-recall@10 fell to 0.27x a refit, below the model without the update (0.036 vs
-0.117): epochs over a small corpus overfit it (its items get far more positives
-per negative than in a refit; new items took 77 % of the top-10 slots, and an
-update of known items only still fell to 0.076). Refit such data, or update it
-in larger batches.
+Measured (``benchmarks/incremental.py``, 1 thread, seed 0; fit on the first
+80 % of time, update with the next 10 %, next-item recall@10 on the last 10 %
+vs a refit on 90 %). ml-latest-small: ``replay="new"`` 1.03x a refit at
+0.18x its time (``"off"`` 1.025x; ``"all"`` only 0.79x: replaying known
+items' excess hurts long user histories), 5 daily updates tracked daily
+refits at 0.98-1.04x (``"off"``). DIGINETICA sample (update: 1.2k views,
+617 new items, onto 9.9k views; 249 queries, seeds 0/1): ``"off"`` 0.27x/0.30x
+(new items took 77 % of the top-10 slots), ``"new"`` 0.82x/0.70x (about the
+no-update model, 0.85x/0.78x), ``"all"`` 1.09x/0.97x at about 0.2-0.3x the
+refit's time, and 5 daily ``"all"`` updates 1.00-1.13x daily refits
+(``"new"``: falling to 0.47x by day 5; ``"off"``: 0.004 recall). With
+cuts at 70 %/85 % (334 queries) ``"all"`` reached 0.86x (``"new"`` 0.68x,
+``"off"`` 0.27x, no update 0.64x). So: the default ``"new"`` is safe on
+both; use ``replay="all"`` for sparse session data.
 
 The learned state is installed when every epoch has finished (a failing update
 leaves the model as it was). An ANN index built before the update belongs to
