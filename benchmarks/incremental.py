@@ -34,7 +34,7 @@ whether choosing it again could have helped.
 Result (``--threads 1``, seed 0, a machine shared with other jobs, so wall
 times are noisy): ml-latest-small partial_fit(alpha=0.5*alpha, blend=0.5)
 recall@10 vs a refit: replay="off" 1.025x in 0.07x its time, replay="new" (the
-default) 1.03x in 0.18x, replay="all" 0.79x. DIGINETICA (seeds 0/1): "off"
+default) 1.03x in 0.07x, replay="all" 0.79x. DIGINETICA (seeds 0/1): "off"
 0.27x/0.30x, "new" 0.82x/0.70x, "all" 1.09x/0.97x, daily "all" updates
 1.00-1.13x daily refits; ``--cuts 0.7,0.85`` (334 queries): "all" 0.86x.
 See the notes of :mod:`item2vec.incremental`.

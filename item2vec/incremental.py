@@ -70,9 +70,9 @@ data), so an update costs about ``new tokens / old tokens`` of a refit:
 Measured (``benchmarks/incremental.py``, 1 thread, seed 0; fit on the first
 80 % of time, update with the next 10 %, next-item recall@10 on the last 10 %
 vs a refit on 90 %). ml-latest-small: ``replay="new"`` 1.03x a refit at
-0.18x its time (``"off"`` 1.025x; ``"all"`` only 0.79x: replaying known
+0.07x its time (``"off"`` 1.025x; ``"all"`` only 0.79x: replaying known
 items' excess hurts long user histories), 5 daily updates tracked daily
-refits at 0.98-1.04x (``"off"``). DIGINETICA sample (update: 1.2k views,
+refits at 0.98-1.04x (``"off"``; ``"new"``: day 5 at 1.02x the 90 % refit). DIGINETICA sample (update: 1.2k views,
 617 new items, onto 9.9k views; 249 queries, seeds 0/1): ``"off"`` 0.27x/0.30x
 (new items took 77 % of the top-10 slots), ``"new"`` 0.82x/0.70x (about the
 no-update model, 0.85x/0.78x), ``"all"`` 1.09x/0.97x at about 0.2-0.3x the
