@@ -290,7 +290,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         return self
 
     def partial_fit(self, new_data: pd.DataFrame | Sequences | Iterable[Iterable[Any]], epochs: int | None = None, *,
-                    alpha: float | None = None, blend: float = 0.5) -> "Item2Vec":
+                    alpha: float | None = None, blend: float = 0.5, replay: str = "new") -> "Item2Vec":
         """Continue training on new data only: new items are appended, existing codes never change.
 
         Details and measurements: :mod:`item2vec.incremental`. Counts become
@@ -313,6 +313,10 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
             ``s`` its share of update events in its count: items absent from
             the update keep their vectors; ``0`` is plain continued training.
             0.5 was best on a MovieLens time split (``benchmarks/incremental.py``).
+        replay : {"new", "all", "off"}, default "new"
+            Negative replay after each epoch: the negatives the old corpus would
+            give the update's new items (``"all"``: also known items' excess
+            share; best on sparse session data, worse on MovieLens).
 
         Returns
         -------
@@ -332,7 +336,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         """
         from .incremental import partial_fit
 
-        return partial_fit(self, new_data, epochs, alpha, blend)
+        return partial_fit(self, new_data, epochs, alpha, blend, replay)
 
     def _settings(self) -> Any:
         """The kernel's :class:`~item2vec._kernels.Settings` for these hyperparameters."""

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
         ("kernel_ab.py", False, False, "median ratio new/old"),
         ("panel.py", False, False, "| transition "),
         ("weights.py", False, True, "| rating>2 |"),
+        ("incremental.py", False, True, "| base + partial_fit("),
     ],
 )
 def test_benchmark_quick_mode(script, needs_gensim, needs_movielens, expect, request):

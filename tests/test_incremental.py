@@ -237,3 +237,19 @@ def test_mined_hard_negatives_mine_from_the_current_vectors(fitted, new_data):
     m = clone(fitted, hard_negatives=MinedNegatives(k=5, every=2, start=0)).partial_fit(new_data, epochs=3)
     assert len(m.vocab_) == 40 and m.mining_seconds_ > 0
     assert np.isfinite(m.item_vectors_).all()
+
+
+def test_negative_replay_keeps_sparse_new_items_from_flooding_the_top_k(fitted):
+    # a session-like update: short sequences of one old item and two (of 40) new items, few events each
+    rng = np.random.default_rng(5)
+    sparse = [[int(rng.integers(30)), 100 + int(rng.integers(40)), 100 + int(rng.integers(40))] for _ in range(60)]
+
+    def new_share(replay):
+        recs, _ = updated(fitted, sparse, replay=replay).recommend([[i] for i in range(30)], k=5)
+        return float((recs >= 100).mean())
+
+    assert new_share("off") > 0.5  # without replay the new items' inflated scores take the lists
+    assert new_share("new") < 0.1
+    assert new_share("all") < 0.1
+    with pytest.raises(ValueError, match="replay must be"):
+        updated(fitted, sparse, replay=1)
