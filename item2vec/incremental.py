@@ -130,8 +130,8 @@ def _is_empty(data: Any) -> bool:
     return all(len(s) == 0 for s in data)
 
 
-def _drop_tokens(codes: np.ndarray, offsets: np.ndarray, min_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Remove codes -1, then sequences shorter than ``min_length``; the remaining (items, offsets)."""
+def _drop_tokens(codes: np.ndarray, offsets: np.ndarray, min_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Remove codes -1, then sequences shorter than ``min_length``; the remaining (items, offsets) and the kept mask."""
     keep = codes >= 0
     kept = np.zeros(codes.size + 1, dtype=np.int64)
     np.cumsum(keep, out=kept[1:])
@@ -140,10 +140,10 @@ def _drop_tokens(codes: np.ndarray, offsets: np.ndarray, min_length: int) -> tup
     keep &= np.repeat(long_enough, np.diff(offsets))
     new_offsets = np.zeros(int(long_enough.sum()) + 1, dtype=np.int64)
     np.cumsum(lengths[long_enough], out=new_offsets[1:])
-    return np.ascontiguousarray(codes[keep], dtype=np.int32), new_offsets
+    return np.ascontiguousarray(codes[keep], dtype=np.int32), new_offsets, keep
 
 
-def update_corpus(model: Any, data: Any) -> Sequences | None:
+def update_corpus(model: Any, data: Any, weights: Any = None) -> Sequences | None:
     """The update's sequences over the extended vocabulary (known codes kept, new items appended).
 
     The returned :class:`Sequences` has the vocabulary the model will have
@@ -154,7 +154,14 @@ def update_corpus(model: Any, data: Any) -> Sequences | None:
     ------
     TypeError
         The update's item ids are of another kind (integers vs strings) than the model's.
+    ValueError
+        A prepared folder (``item2vec.spark.prepare``): updates are read in memory.
     """
+    from .shards import is_prepared
+
+    if is_prepared(data):
+        raise ValueError(f"partial_fit reads its update in memory; {data!r} is a prepared folder: pass "
+                         f"open_prepared(path).to_sequences() (the update is usually small)")
     if not isinstance(data, (pd.DataFrame, Sequences)):
         if isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
             raise TypeError(f"new_data must be a DataFrame, Sequences or an iterable of item-id sequences, "
@@ -163,7 +170,7 @@ def update_corpus(model: Any, data: Any) -> Sequences | None:
     if _is_empty(data):
         return None
     given = isinstance(data, Sequences)
-    raw = model._sequences(data, min_count=1, min_length=1)  # the model's filters are applied below
+    raw = model._sequences(data, weights, min_count=1, min_length=1)  # the model's filters are applied below
     old = model.vocab_
     if raw.vocab.kind != old.kind:
         raise TypeError(f"new_data has {raw.vocab.kind} item ids but the model's items are {old.kind} ids; "
@@ -174,7 +181,7 @@ def update_corpus(model: Any, data: Any) -> Sequences | None:
     joining = np.flatnonzero((known < 0) & (raw.vocab.counts >= min_count))
     table = known.copy()
     table[joining] = n_old + np.arange(joining.size, dtype=np.int32)
-    items, offsets = _drop_tokens(table[raw.items], raw.offsets, 1 if given else int(model.min_length))
+    items, offsets, kept = _drop_tokens(table[raw.items], raw.offsets, 1 if given else int(model.min_length))
     if items.size == 0:
         return None
     counts = count_codes(items, n_old + joining.size)
@@ -187,7 +194,8 @@ def update_corpus(model: Any, data: Any) -> Sequences | None:
     items = remap[items]
     vocab = Vocabulary(np.concatenate([old.ids, raw.vocab.ids[joining[order]]]),
                        np.concatenate([old.counts + counts[:n_old], fresh[order]]))
-    return Sequences(items=items, offsets=offsets, vocab=vocab)
+    return Sequences(items=items, offsets=offsets, vocab=vocab,
+                     weights=None if raw.weights is None else np.ascontiguousarray(raw.weights[kept]))
 
 
 def pairs_per_token(offsets: np.ndarray, settings: Any) -> float:
@@ -288,7 +296,7 @@ def _check_args(model: Any, epochs: Any, alpha: Any) -> tuple[int, float]:
 
 
 def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: float | None = None,
-                blend: float = BLEND, replay: str = REPLAY) -> Any:
+                blend: float = BLEND, replay: str = REPLAY, weights: Any = None) -> Any:
     """Continue training a fitted ``model`` on ``new_data`` (see the module notes); returns ``model``.
 
     Raises
@@ -308,7 +316,7 @@ def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: flo
         raise ValueError(f"replay must be 'new', 'all' or 'off', got replay={replay!r}")
     callbacks = check_callbacks(model.callbacks)
     threads = thread_count(model.n_threads)
-    seqs = update_corpus(model, new_data)
+    seqs = update_corpus(model, new_data, weights)
     if seqs is None:
         warnings.warn("partial_fit: new_data holds no sequence of known or new items after min_count="
                       f"{model.min_count} and min_length={model.min_length}; the model is unchanged",

@@ -290,7 +290,8 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         return self
 
     def partial_fit(self, new_data: pd.DataFrame | Sequences | Iterable[Iterable[Any]], epochs: int | None = None, *,
-                    alpha: float | None = None, blend: float = 0.5, replay: str = "new") -> "Item2Vec":
+                    alpha: float | None = None, blend: float = 0.5, replay: str = "new",
+                    weights: Iterable[Iterable[float]] | None = None) -> "Item2Vec":
         """Continue training on new data only: new items are appended, existing codes never change.
 
         Details and measurements: :mod:`item2vec.incremental`. Counts become
@@ -317,6 +318,8 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
             Negative replay after each epoch: the negatives the old corpus would
             give the update's new items (``"all"``: also known items' excess
             share; best on sparse session data, worse on MovieLens).
+        weights : iterable of iterables of numbers, optional
+            Event weights of sequence input, as for :meth:`fit` (DataFrames use ``weight_col``).
 
         Returns
         -------
@@ -336,7 +339,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         """
         from .incremental import partial_fit
 
-        return partial_fit(self, new_data, epochs, alpha, blend, replay)
+        return partial_fit(self, new_data, epochs, alpha, blend, replay, weights)
 
     def _settings(self) -> Any:
         """The kernel's :class:`~item2vec._kernels.Settings` for these hyperparameters."""

@@ -253,3 +253,31 @@ def test_negative_replay_keeps_sparse_new_items_from_flooding_the_top_k(fitted):
     assert new_share("all") < 0.1
     with pytest.raises(ValueError, match="replay must be"):
         updated(fitted, sparse, replay=1)
+
+
+def test_update_weights_reach_the_kernel(old_data, new_data, tmp_path):
+    base = Item2Vec(**PARAMS).fit(old_data)
+    plain = Item2Vec(**PARAMS).fit(old_data).partial_fit(new_data, epochs=2)
+    ones = Item2Vec(**PARAMS).fit(old_data).partial_fit(new_data, epochs=2, weights=[[1.0] * len(s) for s in new_data])
+    np.testing.assert_array_equal(ones.item_vectors_, plain.item_vectors_)  # all-ones weights = unweighted
+    # weight 0 on every update event: no pair trains, so no known item's input vector moves
+    zeros = Item2Vec(**PARAMS).fit(old_data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "trained no pairs"
+        zeros.partial_fit(new_data, epochs=2, weights=[[0.0] * len(s) for s in new_data])
+    n_old = len(base.vocab_)
+    np.testing.assert_array_equal(zeros.item_vectors_[:n_old], base.item_vectors_)
+    assert not np.array_equal(plain.item_vectors_[:n_old], base.item_vectors_)
+    with pytest.raises(ValueError, match="weights"):
+        Item2Vec(**PARAMS).fit(old_data).partial_fit(new_data, weights=[[1.0]])
+
+
+def test_update_from_a_prepared_folder_is_refused_naming_it(old_data, tmp_path):
+    from item2vec.prepared_io import write_prepared
+    from item2vec.sequences import build_sequences
+
+    folder = tmp_path / "prepared"
+    write_prepared(build_sequences(old_data), folder)
+    model = Item2Vec(**PARAMS).fit(old_data)
+    with pytest.raises(ValueError, match="prepared folder"):
+        model.partial_fit(str(folder))
