@@ -85,3 +85,14 @@ class FittedStateMixin:
         for k in self._fitted_state():
             delattr(self, k)
         vars(self).update(state)
+
+    def _call_back(self, callbacks: Iterable[Any], vocab: Vocabulary, W: np.ndarray, C: np.ndarray,
+                   history: list[float], epoch: int, loss: float) -> None:
+        """Run ``cb(self, epoch, loss)`` for each callback with this epoch's vectors installed; the previous state comes back after."""
+        before = self._fitted_state()
+        try:
+            self._set_fitted(vocab, W, C, history)
+            for cb in callbacks:
+                cb(self, epoch, loss)
+        finally:
+            self._restore_fitted_state(before)

@@ -342,15 +342,8 @@ def partial_fit(model: Any, new_data: Any, epochs: int | None = None, alpha: flo
         if plan is not None:  # this epoch's mean learning rate
             lr = alpha - (alpha - min_alpha) * (epoch + 0.5) / epochs
             replay_negatives(W, C, plan, lr, np.uint64(replay_seed), epoch)
-        if not callbacks:
-            return
-        before = model._fitted_state()
-        try:
-            model._set_fitted(seqs.vocab, W, C, history + losses)
-            for cb in callbacks:
-                cb(model, epoch, loss)
-        finally:
-            model._restore_fitted_state(before)
+        if callbacks:
+            model._call_back(callbacks, seqs.vocab, W, C, history + losses, epoch, loss)
 
     trained = train(seqs, settings, dim=dim, epochs=epochs, alpha=alpha, min_alpha=min_alpha,
                     ns_exponent=model.ns_exponent, sample=model.sample, seed=seed, threads=threads,

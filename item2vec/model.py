@@ -261,13 +261,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         train_seqs, held = split_for_fit(seqs, self.history_decay, seed, self.hard_negatives)  # held: targets for "auto"
 
         def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:
-            before = self._fitted_state()
-            try:  # the callbacks see this epoch's vectors through the model; its previous state comes back after
-                self._set_fitted(seqs.vocab, W, C, history)
-                for cb in callbacks:
-                    cb(self, epoch, loss)
-            finally:
-                self._restore_fitted_state(before)
+            self._call_back(callbacks, seqs.vocab, W, C, history, epoch, loss)
 
         trained = train(train_seqs, settings, dim=self.vector_size, epochs=self.epochs, alpha=float(self.alpha),
                         min_alpha=float(self.min_alpha), ns_exponent=self.ns_exponent, sample=self.sample, seed=seed,
