@@ -69,6 +69,15 @@ def held_sequences(lengths: np.ndarray, n_tokens: int, seed: int, max_held: int 
     return np.sort(rng.choice(eligible, n_hold, replace=False)) if eligible.size > n_hold else eligible
 
 
+def offsets_without_last(offsets: np.ndarray, picked: np.ndarray) -> np.ndarray:
+    """CSR ``offsets`` after removing the last item of the sequences ``picked``."""
+    removed = np.zeros(offsets.size - 1, dtype=np.int64)
+    removed[picked] = 1
+    out = offsets.copy()
+    out[1:] -= np.cumsum(removed)
+    return out
+
+
 def withhold_last(seqs: Sequences, seed: int, max_held: int = MAX_HELD, max_share: float = MAX_HELD_SHARE,
                   min_length: int = MIN_HELD_LENGTH, min_held: int = MIN_HELD) -> tuple[Sequences, Holdout | None]:
     """Remove the last item of a seeded sample of sequences; return the rest and the holdout.
@@ -100,11 +109,7 @@ def withhold_last(seqs: Sequences, seed: int, max_held: int = MAX_HELD, max_shar
     targets = seqs.items[last].astype(np.int32)
     keep = np.ones(seqs.n_tokens, dtype=bool)
     keep[last] = False
-    removed = np.zeros(len(seqs), dtype=np.int64)
-    removed[picked] = 1
-    offsets = seqs.offsets.copy()
-    offsets[1:] -= np.cumsum(removed)
-    train = Sequences(seqs.items[keep], offsets, seqs.vocab, seqs.users, None if seqs.weights is None else seqs.weights[keep])
+    train = Sequences(seqs.items[keep], offsets_without_last(seqs.offsets, picked), seqs.vocab, seqs.users, None if seqs.weights is None else seqs.weights[keep])
     hist_len = seqs.lengths[picked] - 1
     indptr = np.zeros(picked.size + 1, dtype=np.int64)
     np.cumsum(hist_len, out=indptr[1:])

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from typing import Any, Iterator
 
@@ -239,14 +238,12 @@ class ShardedSequences:
         if self._removed is None:
             return self.offsets
         if getattr(self, "_train_offsets", None) is None:
-            removed = np.zeros(self.n_sequences, dtype=np.int64)
-            removed[self._removed] = 1
-            offsets = self.offsets.copy()
-            offsets[1:] -= np.cumsum(removed)
-            self._train_offsets = offsets
+            from .holdout import offsets_without_last
+
+            self._train_offsets = offsets_without_last(self.offsets, self._removed)
         return self._train_offsets
 
-    def holdout_items(self) -> tuple[np.ndarray, np.ndarray]:
+    def holdout_items(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Histories (CSR ``indptr``, ``indices``) and targets of the withheld sequences, in one pass over the shards."""
         picked = self._removed if self._removed is not None else np.zeros(0, np.int64)
         hist, targets = [], []
