@@ -3,13 +3,20 @@
 Everything is written into a hidden sibling of the output folder; :func:`publish`
 checks the shards against the vocabulary, writes the manifest last and renames the
 folder into place, so a writer that dies leaves nothing that looks complete.
+The staging folder carries an owner file (host, pid, start time); the next
+:func:`staging_folder` for the same output removes staging folders whose writer
+ran on this host and is gone (a killed job), and warns about the others.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import shutil
+import socket
+import time
 import uuid
 from typing import Any
 
@@ -18,17 +25,77 @@ import numpy as np
 from . import shards as _shards
 from .shards import FORMAT_VERSION, MANIFEST, SHARD_DIR, VOCAB_FILE, ShardedSequences, _pq
 
-__all__ = ["staging_folder", "publish", "write_prepared"]
+__all__ = ["staging_folder", "publish", "write_prepared", "abandoned_staging"]
+
+log = logging.getLogger("item2vec")
+#: In a staging folder: who writes it (``{"host", "pid", "started"}``); removed before publishing.
+OWNER_FILE = "_owner.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def abandoned_staging(output: str) -> tuple[list[str], list[str]]:
+    """The staging folders of ``output``: ``(abandoned, others)``.
+
+    Abandoned: written on this host by a process that no longer runs (a killed
+    ``prepare``), or with no readable owner file and untouched for a day. Others
+    may belong to a job still running (here or on another host) and are left alone.
+    """
+    output = os.path.abspath(os.fspath(output))
+    parent, name = os.path.split(output)
+    abandoned, others = [], []
+    try:
+        entries = sorted(os.listdir(parent))
+    except OSError:
+        return abandoned, others
+    for entry in entries:
+        if not entry.startswith(f".{name}.tmp-"):
+            continue
+        path = os.path.join(parent, entry)
+        try:
+            with open(os.path.join(path, OWNER_FILE), encoding="utf-8") as fh:
+                owner = json.load(fh)
+            dead = owner["host"] == socket.gethostname() and not _alive(int(owner["pid"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            try:
+                dead = time.time() - os.path.getmtime(path) > 86400
+            except OSError:
+                continue
+        (abandoned if dead else others).append(path)
+    return abandoned, others
 
 
 def staging_folder(output: str, overwrite: bool = False) -> str:
-    """A fresh hidden sibling of ``output`` to write into (``output`` must not exist unless ``overwrite``)."""
+    """A fresh hidden sibling of ``output`` to write into (``output`` must not exist unless ``overwrite``).
+
+    Staging folders of earlier writers of ``output`` that died are removed first
+    (see :func:`abandoned_staging`), each with a warning; others get a warning only.
+    """
     output = os.path.abspath(os.fspath(output))
     if os.path.exists(output) and not overwrite:
         raise ValueError(f"output {output!r} already exists; remove it or pass overwrite=True (--overwrite)")
     parent, name = os.path.split(output)
     os.makedirs(parent, exist_ok=True)
-    return os.path.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:12]}")
+    abandoned, others = abandoned_staging(output)
+    for path in abandoned:
+        log.warning("removing %s: the staging folder of an earlier prepare of %s that did not finish", path, output)
+        shutil.rmtree(path, ignore_errors=True)
+    for path in others:
+        log.warning("%s looks like the staging folder of another prepare of %s that may still run; left alone",
+                    path, output)
+    tmp = os.path.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:12]}")
+    os.makedirs(tmp)
+    with open(os.path.join(tmp, OWNER_FILE), "w", encoding="utf-8") as fh:
+        json.dump({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}, fh)
+    return tmp
 
 
 def publish(tmp: str, output: str, ids: np.ndarray, counts: np.ndarray, kind: str, n_events: int,
@@ -65,6 +132,8 @@ def publish(tmp: str, output: str, ids: np.ndarray, counts: np.ndarray, kind: st
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(part, os.path.join(tmp, MANIFEST))
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(tmp, OWNER_FILE))
     output = os.path.abspath(os.fspath(output))
     if os.path.exists(output):
         parent, name = os.path.split(output)

@@ -136,3 +136,27 @@ def test_write_is_atomic(seqs, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="died"):
         write_prepared(seqs, tmp_path / "b")
     assert sorted(os.listdir(tmp_path)) == ["a"]  # no half-written folder, no staging leftovers
+
+
+def test_abandoned_staging_is_cleaned_and_live_staging_kept(seqs, tmp_path, caplog):
+    import socket
+    import subprocess
+    import sys
+
+    from item2vec.prepared_io import OWNER_FILE
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    owners = {".out.tmp-dead": {"host": socket.gethostname(), "pid": int(gone.stdout)},  # a killed prepare
+              ".out.tmp-live": {"host": socket.gethostname(), "pid": os.getpid()},  # one still running
+              ".out.tmp-away": {"host": "another-host", "pid": 1}}  # on another machine: cannot tell
+    for entry, owner in owners.items():
+        os.makedirs(tmp_path / entry / "shards")
+        (tmp_path / entry / OWNER_FILE).write_text(json.dumps(owner))
+    (tmp_path / ".other.tmp-dead").mkdir()  # another output's staging: not ours to judge
+    with caplog.at_level("WARNING", logger="item2vec"):
+        write_prepared(seqs, tmp_path / "out")
+    assert sorted(os.listdir(tmp_path)) == [".other.tmp-dead", ".out.tmp-away", ".out.tmp-live", "out"]
+    assert "removing" in caplog.text and ".out.tmp-dead" in caplog.text
+    assert ".out.tmp-live" in caplog.text and "may still run" in caplog.text
+    assert OWNER_FILE not in os.listdir(tmp_path / "out")  # the published folder holds only the layout
+    open_prepared(str(tmp_path / "out"))
