@@ -25,7 +25,7 @@ import numpy as np
 from . import shards as _shards
 from .shards import FORMAT_VERSION, MANIFEST, SHARD_DIR, VOCAB_FILE, ShardedSequences, _pq
 
-__all__ = ["staging_folder", "publish", "write_prepared", "abandoned_staging"]
+__all__ = ["check_output", "staging_folder", "publish", "write_prepared", "abandoned_staging"]
 
 log = logging.getLogger("item2vec")
 #: In a staging folder: who writes it (``{"host", "pid", "started"}``); removed before publishing.
@@ -73,15 +73,21 @@ def abandoned_staging(output: str) -> tuple[list[str], list[str]]:
     return abandoned, others
 
 
+def check_output(output: str, overwrite: bool = False) -> str:
+    """The absolute ``output``; ``ValueError`` when it exists and not ``overwrite`` (call before any work)."""
+    output = os.path.abspath(os.fspath(output))
+    if os.path.exists(output) and not overwrite:
+        raise ValueError(f"output {output!r} already exists; remove it or pass overwrite=True (--overwrite)")
+    return output
+
+
 def staging_folder(output: str, overwrite: bool = False) -> str:
     """A fresh hidden sibling of ``output`` to write into (``output`` must not exist unless ``overwrite``).
 
     Staging folders of earlier writers of ``output`` that died are removed first
     (see :func:`abandoned_staging`), each with a warning; others get a warning only.
     """
-    output = os.path.abspath(os.fspath(output))
-    if os.path.exists(output) and not overwrite:
-        raise ValueError(f"output {output!r} already exists; remove it or pass overwrite=True (--overwrite)")
+    output = check_output(output, overwrite)
     parent, name = os.path.split(output)
     os.makedirs(parent, exist_ok=True)
     abandoned, others = abandoned_staging(output)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .params import session_gap_seconds
-from .prepared_io import publish, staging_folder
+from .prepared_io import check_output, publish, staging_folder
 from .shards import SHARD_DIR, ShardedSequences
 from .validation import check_int
 
@@ -219,7 +219,7 @@ def prepare(df: Any, output: str, *, user_col: str = "user", item_col: str = "it
         raise ValueError("session_gap needs time_col (the column to measure gaps on)")
     _check_columns(df, {"user": user_col, "item": item_col, "time": time_col})
     output = os.path.abspath(os.fspath(output))
-    tmp = staging_folder(output, overwrite)  # refuses an existing output before any Spark job
+    check_output(output, overwrite)  # refuses an existing output before any Spark job
     spark = df.sparkSession
     t_start = time.perf_counter()
     kind = _item_kind(df, item_col)
@@ -302,6 +302,7 @@ def prepare(df: Any, output: str, *, user_col: str = "user", item_col: str = "it
 
     settings = {"user_col": user_col, "item_col": item_col, "time_col": time_col, "session_gap": gap,
                 "min_item_count": min_item_count, "min_length": min_length, "shard_tokens": shard_tokens}
+    tmp = staging_folder(output, overwrite)  # created only now: the checks above leave nothing behind
     try:
         _describe(spark, f"write {n_shards} shard(s) of sequences")
         seq.write.parquet(os.path.join(tmp, SHARD_DIR))
