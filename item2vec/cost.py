@@ -35,6 +35,7 @@ from .holdout import training_split
 from .sampling import keep_probabilities
 from .sequences import Sequences
 from .training import resolve_seed
+from .widen import candidate_settings
 from .validation import is_real
 
 __all__ = ["CostEstimate", "estimate", "expected_pairs"]
@@ -58,6 +59,7 @@ class CostEstimate:
     calibration_pairs: int
     preparation_seconds: float
     estimated_seconds: float
+    wide_pairs_per_epoch: float = 0.0  # the second candidate fit of the window choice (item2vec.widen), 0: none
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +73,8 @@ class CostEstimate:
             f"x (1 + negative) = {self.updates_per_epoch:,.0f} updates; {self.epochs} epochs: {self.total_pairs:,.0f} pairs",
             f"memory: vectors {self.vector_bytes / mib:,.1f} MiB, sampling tables {self.table_bytes / mib:,.1f} MiB, "
             f"sequences {self.sequence_bytes / mib:,.1f} MiB",
+            *([f"window choice: a second fit at the wide window, {self.wide_pairs_per_epoch:,.0f} positive pairs per "
+               f"epoch (in the total; wide_window=None skips it)"] if self.wide_pairs_per_epoch else []),
             f"speed (calibrated on {self.calibration_pairs:,} pairs): {self.pairs_per_second:,.0f} pairs/s",
             f"estimated wall time: {self.estimated_seconds:,.1f} s "
             f"(training {self.estimated_seconds - self.preparation_seconds:,.1f} s + preparation {self.preparation_seconds:,.1f} s)",
@@ -134,7 +138,8 @@ def _calibrate(model: Any, seqs: Sequences, seconds: float, seed: int) -> tuple[
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(seqs))
     tokens = np.cumsum(seqs.lengths[order])
-    probe = type(model)(**{**model.get_params(), "epochs": 1, "verbose": False, "callbacks": None})
+    probe = type(model)(**{**model.get_params(), "epochs": 1, "verbose": False, "callbacks": None,
+                               "wide_window": None})  # one fit per probe: the speed is per pair either way
     probe.fit(_subset(seqs, np.sort(order[: min(len(seqs), 8)])))  # warm-up: numba loads/compiles here, not timed
     size, spent, best = 2_000, 0.0, (0.0, 0)
     while True:
@@ -178,18 +183,22 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
     validate_params(model.get_params())
     t0 = time.perf_counter()
     full = model._sequences(data)
-    seqs, _ = training_split(full, model.history_decay, resolve_seed(model.random_state))  # what fit trains on
+    seqs, held = training_split(full, model.history_decay, resolve_seed(model.random_state))  # what fit trains on
     keep = keep_probabilities(seqs.vocab.counts, model.sample)
     prep = time.perf_counter() - t0
     kept = _kept_lengths(seqs, keep, np.random.default_rng(seed))
     pairs = expected_pairs(kept, window=model.window, shrink_windows=model.shrink_windows, context=model.context,
                            max_set_contexts=model.max_set_contexts, backward_window=model.backward_window)
+    wide = candidate_settings(model._settings(), model.wide_window, model.context, held is not None)[1:]
+    wide_pairs = sum(expected_pairs(kept, window=w.window, shrink_windows=model.shrink_windows, context=model.context,
+                                    max_set_contexts=model.max_set_contexts, backward_window=w.backward) for w in wide)
     V, D = len(seqs.vocab), model.vector_size
     speed, calib = _calibrate(model, seqs, float(calibration_seconds), seed) if calibration_seconds > 0 else (0.0, 0)
-    total = pairs * model.epochs
+    total = (pairs + wide_pairs) * model.epochs
     secs = prep + (total / speed if speed > 0 else float("nan"))
     return CostEstimate(
         n_sequences=len(full), n_tokens=full.n_tokens, n_items=V, pairs_per_epoch=pairs,
         updates_per_epoch=pairs * (1 + model.negative), epochs=int(model.epochs), total_pairs=total,
         vector_bytes=2 * V * D * 4, table_bytes=V * (8 + 4), sequence_bytes=full.items.nbytes + full.offsets.nbytes,
-        pairs_per_second=speed, calibration_pairs=calib, preparation_seconds=prep, estimated_seconds=secs)
+        pairs_per_second=speed, calibration_pairs=calib, preparation_seconds=prep, estimated_seconds=secs,
+        wide_pairs_per_epoch=float(wide_pairs))

@@ -26,7 +26,7 @@ import numpy as np
 from .scoring import chunked_topk, mask_rows, normalize_rows, profiles
 from .sequences import Sequences
 
-__all__ = ["DECAY_GRID", "FALLBACK_DECAY", "Holdout", "withhold_last", "training_split", "choose_decay"]
+__all__ = ["DECAY_GRID", "FALLBACK_DECAY", "Holdout", "withhold_last", "training_split", "choose_decay", "fitted_decay"]
 
 #: Decays tried by ``history_decay="auto"`` (weight of the item at age ``a`` is ``decay ** a``).
 DECAY_GRID = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
@@ -166,3 +166,15 @@ def choose_decay(item_vectors: np.ndarray, context_vectors: np.ndarray, holdout:
     best = max(recall.values())
     chosen = min((d for d, r in recall.items() if r == best), key=lambda d: abs(d - FALLBACK_DECAY))
     return chosen, recall
+
+
+def fitted_decay(history_decay: object, holdout: Holdout | None, item_vectors: np.ndarray, context_vectors: np.ndarray,
+                 *, scoring: str, history_length: int | None) -> tuple[object, dict[float, float]]:
+    """What ``fit`` records as ``(history_decay_, decay_scores_)``: the given decay unless it is ``"auto"``;
+    for ``"auto"`` the :func:`choose_decay` choice on ``holdout`` (:data:`FALLBACK_DECAY` without one)."""
+    if history_decay != "auto":
+        return history_decay, {}
+    if holdout is None:
+        return FALLBACK_DECAY, {}
+    return choose_decay(item_vectors, context_vectors, holdout, scoring=scoring, history_length=history_length)
+

@@ -320,7 +320,8 @@ def save_estimator(model: Any, path: str | os.PathLike) -> str:
             f"on small data use sample=0 (it was sample={model.sample!r}), or give more or longer sequences")
     meta = {"library_version": __version__, "params": encode_params(model.get_params()), "vocab_kind": model.vocab_.kind,
             "loss_history": [float(x) for x in model.loss_history_], "n_tokens": int(getattr(model, "n_tokens_", 0)),
-            "history_decay_": getattr(model, "history_decay_", None), "n_updates": int(getattr(model, "n_updates_", 0))}
+            "history_decay_": getattr(model, "history_decay_", None), "n_updates": int(getattr(model, "n_updates_", 0)),
+            "window_": int(getattr(model, "window_", model.window))}
     arrays = {"item_vectors": model.item_vectors_, "context_vectors": model.context_vectors_, **model.vocab_.to_arrays()}
     return str(write_model(path, {**arrays, **model._index_arrays()}, {**meta, **model._index_meta()}))
 
@@ -345,6 +346,10 @@ def load_estimator(cls: Any, path: str | os.PathLike) -> Any:
         if decay is not None and not (is_real(decay) and 0 < decay <= 1):
             raise ValueError(f"history_decay_ must be None or a real in (0, 1], got history_decay_={decay!r}")
         model = cls(**params)
+        wide = meta.get("window_", model.window)  # the window fit ended with (absent from older files)
+        if not is_int(wide) or wide < 1:
+            raise ValueError(f"window_ must be an integer >= 1, got window_={wide!r}")
+        model.window_ = int(wide)
         vocab = Vocabulary.from_arrays(arrays["vocab_ids"], arrays["vocab_counts"], meta.get("vocab_kind"))
         model.n_tokens_, model.n_updates_ = n_tokens, int(updates)
         model._set_fitted(vocab, arrays["item_vectors"], arrays["context_vectors"], losses)

@@ -79,6 +79,7 @@ RULES: dict[str, Rule] = {
     "history_length": optional_rule(int_rule(1)),
     "history_decay": lambda v: None if v == "auto" or optional_rule(real_rule(0.0, 1.0, lo_open=True))(v) is None
     else "'auto', None or a finite real number > 0.0 and <= 1.0",
+    "wide_window": optional_rule(int_rule(1)),
     "user_col": _column,
     "item_col": _column,
     "time_col": lambda v: None if v is None or _column(v) is None else "None, 'auto' or a column name",

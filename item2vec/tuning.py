@@ -75,6 +75,7 @@ _SPACES: dict[str, dict[str, list[Any]]] = {
         "history_length": [1, 2, 3, 5, 10, 20, None],
         "history_decay": ["auto", None, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
         "backward_window": [None, 0, 1, 2, 3, 5, 10],
+        "wide_window": [None, 40],  # None: one fit per trial (the window choice costs a second fit)
     },
     "als": {
         "factors": [16, 32, 64, 128, 256],

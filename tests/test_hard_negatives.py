@@ -137,7 +137,7 @@ def test_mine_pool_restricts_mined_negatives_to_frequent_items():
     built = build_sequences(seqs)
     pool = set(mining_pool(built.vocab.counts, 12).tolist())
     hard = mined_candidates(model.item_vectors_, item_sequence_index(built), 5, 0, 0.5, mining_pool(built.vocab.counts, 12))
-    assert set(hard.members.tolist()) <= pool and len(seen) == FAST["epochs"]
+    assert set(hard.members.tolist()) <= pool and len(seen) == FAST["epochs"] * (2 if model.window_scores_ else 1)
     with pytest.raises(ValueError, match="MinedNegatives pool must be None or an integer >= 1, got pool=0"):
         MinedNegatives(pool=0)
 

@@ -1,0 +1,116 @@
+"""Choosing the training window on the holdout (item2vec.widen, ``Item2Vec(wide_window=...)``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from item2vec import Item2Vec
+from item2vec import holdout
+from item2vec.widen import Candidate, best_candidate
+
+KW = dict(epochs=4, vector_size=16, n_threads=1, verbose=False, random_state=0)
+
+
+def walks(seed: int = 0) -> list[list[int]]:
+    """Sequences of 45 items made of short walks i, i+1, ... over 300 items."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(300):
+        seq: list[int] = []
+        while len(seq) < 45:
+            s = int(rng.integers(0, 300))
+            seq += [(s + t) % 300 for t in range(9)]
+        out.append(seq)
+    return out
+
+
+def favour(monkeypatch, winner: int) -> None:
+    """Make the holdout prefer the ``winner``-th candidate fit (0: window, 1: wide_window)."""
+    real, calls = holdout.choose_decay, []
+
+    def choose(*args, **kwargs):
+        decay, scores = real(*args, **kwargs)
+        bonus = 1.0 if len(calls) == winner else 0.0
+        calls.append(1)
+        return decay, {d: s + bonus for d, s in scores.items()}
+
+    monkeypatch.setattr(holdout, "choose_decay", choose)
+
+
+@pytest.fixture(scope="module")
+def alone():
+    """Single fits with each window (wide_window=None)."""
+    return {w: Item2Vec(window=w, wide_window=None, **KW).fit(walks()) for w in (20, 40)}
+
+
+@pytest.mark.parametrize("winner,window", [(0, 20), (1, 40)])
+def test_the_model_is_the_winning_candidate_fit(monkeypatch, alone, winner, window):
+    favour(monkeypatch, winner)
+    m = Item2Vec(**KW).fit(walks())
+    assert m.window_ == window and sorted(m.window_scores_) == [20, 40]
+    assert m.window_scores_[window] > m.window_scores_[60 - window]
+    ref = alone[window]
+    np.testing.assert_array_equal(m.item_vectors_, ref.item_vectors_)  # bit-identical to that window's own fit
+    np.testing.assert_array_equal(m.context_vectors_, ref.context_vectors_)
+    assert m.loss_history_ == ref.loss_history_ and m.history_decay_ == ref.history_decay_
+    assert m.n_pairs_ == alone[20].n_pairs_ + alone[40].n_pairs_  # both fits are counted, as their seconds
+
+
+def test_ties_keep_the_narrow_window():
+    cands = [Candidate(None, None, 0.7, {0.5: 0.2, 0.7: 0.3}), Candidate(None, None, 0.7, {0.5: 0.3, 0.7: 0.1})]
+    assert best_candidate(cands) == 0
+    assert best_candidate([cands[0], cands[1]._replace(scores={0.5: 0.31})]) == 1
+
+
+def test_one_fit_when_no_choice_is_possible(alone):
+    one = Item2Vec(window=20, wide_window=None, **KW).fit(walks())
+    assert one.window_ == 20 and one.window_scores_ == {}
+    np.testing.assert_array_equal(one.item_vectors_, alone[20].item_vectors_)
+    for params in ({"history_decay": 0.7}, {"context": "set"}, {"window": 40}, {"window": 50}):  # no holdout / no window
+        m = Item2Vec(**{**KW, **params}).fit(walks())
+        assert m.window_scores_ == {} and m.window_ == m.window
+
+
+def test_symmetric_windows_widen_on_both_sides(monkeypatch):
+    favour(monkeypatch, 1)
+    m = Item2Vec(backward_window=None, **KW).fit(walks())
+    assert m.window_ == 40 and m._fitted_settings().window == 40 and m._fitted_settings().backward == 40
+    favour(monkeypatch, 1)
+    asym = Item2Vec(**KW).fit(walks())
+    assert asym._fitted_settings().backward == 5
+
+
+def test_chosen_window_is_saved_and_used_by_partial_fit(monkeypatch, tmp_path):
+    from item2vec import incremental
+
+    favour(monkeypatch, 1)
+    m = Item2Vec(**KW).fit(walks())
+    back = Item2Vec.load(m.save(tmp_path / "m.npz"))
+    assert back.window_ == 40 and back._fitted_settings() == m._fitted_settings()
+    seen = []
+    train = incremental.train
+
+    def spy(seqs, settings, **kwargs):
+        seen.append(settings)
+        return train(seqs, settings, **kwargs)
+
+    monkeypatch.setattr(incremental, "train", spy)
+    back.partial_fit(walks(1)[:40], epochs=1)
+    assert [s.window for s in seen] == [40] and back.window_ == 40
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "40", True])
+def test_wide_window_is_validated(bad):
+    with pytest.raises(ValueError, match="wide_window"):
+        Item2Vec(**{**KW, "wide_window": bad}).fit(walks()[:20])
+
+
+def test_cost_estimate_counts_the_second_fit():
+    from item2vec.cost import estimate
+
+    both = estimate(walks(), calibration_seconds=0, **KW)
+    one = estimate(walks(), calibration_seconds=0, **{**KW, "wide_window": None})
+    assert one.wide_pairs_per_epoch == 0 and both.wide_pairs_per_epoch > both.pairs_per_epoch == one.pairs_per_epoch
+    assert both.total_pairs == pytest.approx((both.pairs_per_epoch + both.wide_pairs_per_epoch) * KW["epochs"])
+    assert "window choice" in both.summary() and "window choice" not in one.summary()
