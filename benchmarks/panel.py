@@ -350,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
             if kind not in wanted:
                 continue
             results[name][mname] = _scores(model, split, "test")
-            print(f"  {mname}: test {results[name][mname]}", flush=True)
+            chosen = f" | window {model.window_} (holdout {model.window_scores_})" if getattr(
+                model, "window_scores_", None) else ""  # item2vec's window choice (item2vec.widen)
+            print(f"  {mname}: test {results[name][mname]}{chosen}", flush=True)
     if args.transition_sweep:
         return 0
     print()

@@ -145,6 +145,8 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         arrays are the training arrays themselves (copy them to keep a
         snapshot). After the call the model's previous state comes back; the
         final state is installed when ``fit`` returns. Checked before training.
+        With the window choice (``wide_window``) they see the epochs of both
+        candidate fits, ``window`` first, each numbered from 0.
 
     Attributes
     ----------
