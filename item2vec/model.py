@@ -113,7 +113,8 @@ class Item2Vec(HyperParameters, FittedStateMixin, IndexMixin, ExportMixin, Recom
         ranks the holdout's withheld items better (:mod:`item2vec.widen`):
         long-range taste data (LastFM) wants 40, MovieLens and Amazon 20. The
         window kept is ``window_``, each candidate's holdout recall
-        ``window_scores_``. About 2.7x the time of one fit; ``None``: one fit.
+        ``window_scores_``. About 2.7x the time of one fit, and two sets of
+        vectors in memory until the choice; ``None``: one fit.
     user_col, item_col, time_col : str
         Columns used when ``fit`` receives a DataFrame. ``time_col="auto"``
         uses ``"timestamp"`` when present, else input order.
@@ -354,7 +355,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
                              self.context == "set", self.max_set_contexts, self.negative, self.shared_negatives)
 
     def _fitted_settings(self) -> Any:
-        """:meth:`_settings` with the window the fit ended with (``window_``, see :mod:`item2vec.reach`)."""
+        """:meth:`_settings` with the window fit kept (``window_``, see :mod:`item2vec.widen`)."""
         settings, wide = self._settings(), getattr(self, "window_", self.window)
         return settings if wide == settings.window or self.context == "set" else widened(settings, wide)
 

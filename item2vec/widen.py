@@ -12,8 +12,10 @@ sequences and seed, and keeps the one whose best decay ranks the withheld items
 of :mod:`item2vec.holdout` higher (recall@10; ties keep ``window``).
 
 Cost: the wide fit has about 1.7x the pairs of the narrow one, so a default fit
-takes about 2.7x the time of one fit at ``window=20``; ``wide_window=None`` (or
-``history_decay`` not ``"auto"``, or ``context="set"``) trains once.
+takes about 2.7x the time of one fit at ``window=20``, and the first candidate's
+vectors stay in memory while the second trains (twice the vector tables at peak).
+``wide_window=None`` (or ``history_decay`` not ``"auto"``, or ``context="set"``)
+trains once.
 """
 
 from __future__ import annotations
