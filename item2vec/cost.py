@@ -74,7 +74,7 @@ class CostEstimate:
             f"memory: vectors {self.vector_bytes / mib:,.1f} MiB, sampling tables {self.table_bytes / mib:,.1f} MiB, "
             f"sequences {self.sequence_bytes / mib:,.1f} MiB",
             *([f"window choice: a second fit at the wide window, {self.wide_pairs_per_epoch:,.0f} positive pairs per "
-               f"epoch (in the total; wide_window=None skips it)"] if self.wide_pairs_per_epoch else []),
+               f"epoch (in the total; an integer window skips it)"] if self.wide_pairs_per_epoch else []),
             f"speed (calibrated on {self.calibration_pairs:,} pairs): {self.pairs_per_second:,.0f} pairs/s",
             f"estimated wall time: {self.estimated_seconds:,.1f} s "
             f"(training {self.estimated_seconds - self.preparation_seconds:,.1f} s + preparation {self.preparation_seconds:,.1f} s)",
@@ -139,7 +139,7 @@ def _calibrate(model: Any, seqs: Sequences, seconds: float, seed: int) -> tuple[
     order = rng.permutation(len(seqs))
     tokens = np.cumsum(seqs.lengths[order])
     probe = type(model)(**{**model.get_params(), "epochs": 1, "verbose": False, "callbacks": None,
-                               "wide_window": None})  # one fit per probe: the speed is per pair either way
+                               "window": model._settings().window})  # one fit per probe: the speed is per pair either way
     probe.fit(_subset(seqs, np.sort(order[: min(len(seqs), 8)])))  # warm-up: numba loads/compiles here, not timed
     size, spent, best = 2_000, 0.0, (0.0, 0)
     while True:
@@ -187,9 +187,9 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
     keep = keep_probabilities(seqs.vocab.counts, model.sample)
     prep = time.perf_counter() - t0
     kept = _kept_lengths(seqs, keep, np.random.default_rng(seed))
-    pairs = expected_pairs(kept, window=model.window, shrink_windows=model.shrink_windows, context=model.context,
+    pairs = expected_pairs(kept, window=model._settings().window, shrink_windows=model.shrink_windows, context=model.context,
                            max_set_contexts=model.max_set_contexts, backward_window=model.backward_window)
-    wide = candidate_settings(model._settings(), model.wide_window, model.context, held is not None)[1:]
+    wide = candidate_settings(model._settings(), model.window, model.context, held is not None)[1:]
     wide_pairs = sum(expected_pairs(kept, window=w.window, shrink_windows=model.shrink_windows, context=model.context,
                                     max_set_contexts=model.max_set_contexts, backward_window=w.backward) for w in wide)
     V, D = len(seqs.vocab), model.vector_size

@@ -18,7 +18,7 @@ from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normali
 from ._kernels import make_settings
 from .hard_negatives import LEGACY_PARAMS, as_strategy
 from .holdout import FALLBACK_DECAY, fitted_decay
-from .widen import Candidate, best_candidate, candidate_settings, widened
+from .widen import Candidate, base_window, best_candidate, candidate_settings, widened
 from .sequences import Sequences, as_sequences
 from .shards import ShardedSequences, is_prepared, open_prepared, split_for_fit
 from .training import check_callbacks, resolve_seed, thread_count, train
@@ -37,10 +37,17 @@ class Item2Vec(HyperParameters, FittedStateMixin, IndexMixin, ExportMixin, Recom
     ----------
     vector_size : int, default 128
         Embedding dimension.
-    window : int, default 20
+    window : int or "auto", default "auto"
         Maximum distance between a center item and a context item
         (``context="window"``): the distance to FOLLOWING items, and to
-        preceding items too unless ``backward_window`` is set.
+        preceding items too unless ``backward_window`` is set. ``"auto"``
+        (with ``history_decay="auto"``): ``fit`` trains with 20 and with 40
+        and keeps whichever ranks the holdout's withheld items better
+        (:mod:`item2vec.widen`; long-range taste data such as LastFM wants
+        40, MovieLens and Amazon 20), at about 2.7x the time of one fit and
+        two sets of vectors in memory until the choice. The window kept is
+        ``window_``, each candidate's holdout recall ``window_scores_``.
+        Without a holdout ``"auto"`` is 20.
     backward_window : int or None, default 5
         Maximum distance to PRECEDING items (``context="window"`` only): an
         item's input vector is trained against the context vectors of the
@@ -107,14 +114,6 @@ class Item2Vec(HyperParameters, FittedStateMixin, IndexMixin, ExportMixin, Recom
         (recall@10); no second fit. The choice is ``history_decay_`` and
         every candidate's recall is ``decay_scores_``. With fewer than 50
         sequences of 3+ items nothing is withheld and 0.7 is used.
-    wide_window : int or None, default 40
-        With ``history_decay="auto"`` and ``context="window"``, ``fit`` also
-        trains a model with this forward window and keeps whichever of the two
-        ranks the holdout's withheld items better (:mod:`item2vec.widen`):
-        long-range taste data (LastFM) wants 40, MovieLens and Amazon 20. The
-        window kept is ``window_``, each candidate's holdout recall
-        ``window_scores_``. About 2.7x the time of one fit, and two sets of
-        vectors in memory until the choice; ``None``: one fit.
     user_col, item_col, time_col : str
         Columns used when ``fit`` receives a DataFrame. ``time_col="auto"``
         uses ``"timestamp"`` when present, else input order.
@@ -146,8 +145,8 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         arrays are the training arrays themselves (copy them to keep a
         snapshot). After the call the model's previous state comes back; the
         final state is installed when ``fit`` returns. Checked before training.
-        With the window choice (``wide_window``) they see the epochs of both
-        candidate fits, ``window`` first, each numbered from 0.
+        With ``window="auto"`` they see the epochs of both candidate fits,
+        the narrow one first, each numbered from 0.
 
     Attributes
     ----------
@@ -161,12 +160,11 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
     """
 
     def __init__(
-        self, *, vector_size: int = 128, window: int = 20, backward_window: int | None = 5, context: str = "window", max_set_contexts: int = 20,
+        self, *, vector_size: int = 128, window: int | str = "auto", backward_window: int | None = 5, context: str = "window", max_set_contexts: int = 20,
         shrink_windows: bool = True, negative: int = 5, shared_negatives: bool = False, ns_exponent: float = 0.0, sample: float = 1e-3,
         min_count: int = 1, min_length: int = 2, epochs: int = 50, alpha: float = 0.025, min_alpha: float = 1e-4,
         n_threads: int | None = None, random_state: int | np.random.Generator | None = None,
         scoring: str = "sgns", history_length: int | None = None, history_decay: float | str | None = "auto",
-        wide_window: int | None = 40,
         user_col: str = "user", item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None, weight_col: str | None = None,
         hard_negatives: str | None = None, hard_negative_ratio: float = 0.2, hard_negative_start: int = 1,
         item_groups: Any = None, groups_on_unknown: str = "raise", mine_every: int = 5, mine_k: int = 20, cooccurrence_threshold: int = 0,
@@ -193,7 +191,6 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.scoring = scoring
         self.history_length = history_length
         self.history_decay = history_decay
-        self.wide_window = wide_window
         self.user_col = user_col
         self.item_col = item_col
         self.time_col = time_col
@@ -274,7 +271,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
             self._call_back(callbacks, seqs.vocab, W, C, history, epoch, loss)
 
         candidates = []
-        for cand in candidate_settings(settings, self.wide_window, self.context, held is not None):
+        for cand in candidate_settings(settings, self.window, self.context, held is not None):
             trained = train(train_seqs, cand, dim=self.vector_size, epochs=self.epochs, alpha=float(self.alpha),
                             min_alpha=float(self.min_alpha), ns_exponent=self.ns_exponent, sample=self.sample,
                             seed=seed, threads=threads, hard=self._hard_negative_sampler(train_seqs),
@@ -351,12 +348,13 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
 
     def _settings(self) -> Any:
         """The kernel's :class:`~item2vec._kernels.Settings` for these hyperparameters."""
-        return make_settings(self.window, None if self.context == "set" else self.backward_window, self.shrink_windows,
+        return make_settings(base_window(self.window), None if self.context == "set" else self.backward_window, self.shrink_windows,
                              self.context == "set", self.max_set_contexts, self.negative, self.shared_negatives)
 
     def _fitted_settings(self) -> Any:
         """:meth:`_settings` with the window fit kept (``window_``, see :mod:`item2vec.widen`)."""
-        settings, wide = self._settings(), getattr(self, "window_", self.window)
+        settings = self._settings()
+        wide = getattr(self, "window_", settings.window)
         return settings if wide == settings.window or self.context == "set" else widened(settings, wide)
 
     def _hard_negative_sampler(self, seqs: Sequences) -> Callable[[int, np.ndarray], Any] | None:

@@ -321,7 +321,7 @@ def save_estimator(model: Any, path: str | os.PathLike) -> str:
     meta = {"library_version": __version__, "params": encode_params(model.get_params()), "vocab_kind": model.vocab_.kind,
             "loss_history": [float(x) for x in model.loss_history_], "n_tokens": int(getattr(model, "n_tokens_", 0)),
             "history_decay_": getattr(model, "history_decay_", None), "n_updates": int(getattr(model, "n_updates_", 0)),
-            "window_": int(getattr(model, "window_", model.window))}
+            "window_": int(getattr(model, "window_", model._settings().window))}
     arrays = {"item_vectors": model.item_vectors_, "context_vectors": model.context_vectors_, **model.vocab_.to_arrays()}
     return str(write_model(path, {**arrays, **model._index_arrays()}, {**meta, **model._index_meta()}))
 
@@ -346,7 +346,7 @@ def load_estimator(cls: Any, path: str | os.PathLike) -> Any:
         if decay is not None and not (is_real(decay) and 0 < decay <= 1):
             raise ValueError(f"history_decay_ must be None or a real in (0, 1], got history_decay_={decay!r}")
         model = cls(**params)
-        wide = meta.get("window_", model.window)  # the window fit ended with (absent from older files)
+        wide = meta.get("window_", model._settings().window)  # the window fit kept (absent from older files)
         if not is_int(wide) or wide < 1:
             raise ValueError(f"window_ must be an integer >= 1, got window_={wide!r}")
         model.window_ = int(wide)

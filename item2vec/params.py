@@ -60,7 +60,7 @@ def _column(v: Any) -> str | None:
 
 RULES: dict[str, Rule] = {
     "vector_size": int_rule(1),
-    "window": int_rule(1),
+    "window": lambda v: None if v == "auto" or int_rule(1)(v) is None else "'auto' or an integer >= 1",
     "backward_window": optional_rule(int_rule(0)),
     "context": choice_rule("window", "set"),
     "max_set_contexts": int_rule(1),
@@ -79,7 +79,6 @@ RULES: dict[str, Rule] = {
     "history_length": optional_rule(int_rule(1)),
     "history_decay": lambda v: None if v == "auto" or optional_rule(real_rule(0.0, 1.0, lo_open=True))(v) is None
     else "'auto', None or a finite real number > 0.0 and <= 1.0",
-    "wide_window": optional_rule(int_rule(1)),
     "user_col": _column,
     "item_col": _column,
     "time_col": lambda v: None if v is None or _column(v) is None else "None, 'auto' or a column name",

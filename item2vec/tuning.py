@@ -66,7 +66,7 @@ _SPACES: dict[str, dict[str, list[Any]]] = {
     # values give the rungs (min, min*3, ..., max).
     "item2vec": {
         "ns_exponent": [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0],
-        "window": [1, 2, 3, 5, 7, 10, 15, 20, 40],
+        "window": [1, 2, 3, 5, 7, 10, 15, 20, "auto", 40],  # "auto": 20 or 40 by the holdout (two fits)
         "sample": [0, 1e-5, 1e-4, 1e-3, 1e-2],
         "epochs": [5, 10, 20, 40, 80, 150],
         "vector_size": [32, 64, 128],
@@ -75,7 +75,6 @@ _SPACES: dict[str, dict[str, list[Any]]] = {
         "history_length": [1, 2, 3, 5, 10, 20, None],
         "history_decay": ["auto", None, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
         "backward_window": [None, 0, 1, 2, 3, 5, 10],
-        "wide_window": [None, 40],  # None: one fit per trial (the window choice costs a second fit)
     },
     "als": {
         "factors": [16, 32, 64, 128, 256],

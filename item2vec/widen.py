@@ -1,4 +1,4 @@
-"""Choosing the training window on the holdout: ``Item2Vec(wide_window=40)`` (the default).
+"""Choosing the training window on the holdout: ``Item2Vec(window="auto")`` (the default).
 
 The default ``window=20`` suits data whose next item follows from the last few
 (MovieLens, Amazon, sessions); on long-range taste data (LastFM listening
@@ -7,15 +7,16 @@ costs MovieLens 9-15 % (README, "What decided the defaults"). No cheap statistic
 of the data told the two kinds apart (the holdout's preferred decay does not:
 LastFM prefers 0.3-0.8 like MovieLens; a co-occurrence proxy moved by 1-3 hits),
 so ``fit`` asks the model itself: with ``history_decay="auto"`` it trains one
-model with ``window`` and one with ``wide_window`` on the same training
-sequences and seed, and keeps the one whose best decay ranks the withheld items
-of :mod:`item2vec.holdout` higher (recall@10; ties keep ``window``).
+model with each window of :data:`AUTO_WINDOWS` on the same training sequences
+and seed, and keeps the one whose best decay ranks the withheld items of
+:mod:`item2vec.holdout` higher (recall@10; ties keep the narrower window). An
+integer ``window`` is used as given (one fit).
 
 Cost: the wide fit has about 1.7x the pairs of the narrow one, so a default fit
 takes about 2.7x the time of one fit at ``window=20``, and the first candidate's
 vectors stay in memory while the second trains (twice the vector tables at peak).
-``wide_window=None`` (or ``history_decay`` not ``"auto"``, or ``context="set"``)
-trains once.
+An integer ``window`` (or ``history_decay`` not ``"auto"``, or ``context="set"``;
+then ``"auto"`` is 20) trains once.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from typing import Any, NamedTuple
 
 from .training import Trained
 
-__all__ = ["Candidate", "candidate_settings", "best_candidate", "widened"]
+__all__ = ["AUTO_WINDOWS", "Candidate", "base_window", "candidate_settings", "best_candidate", "widened"]
+
+#: The windows ``window="auto"`` chooses from, narrow first (the fallback).
+AUTO_WINDOWS = (20, 40)
+
+
+def base_window(window: int | str) -> int:
+    """The window of the first (or only) fit: ``window``, or the narrowest of :data:`AUTO_WINDOWS` for ``"auto"``."""
+    return AUTO_WINDOWS[0] if window == "auto" else int(window)
 
 
 class Candidate(NamedTuple):
@@ -36,14 +45,15 @@ class Candidate(NamedTuple):
     scores: dict[float, float]
 
 
-def candidate_settings(settings: Any, wide_window: int | None, context: str, has_holdout: bool) -> list[Any]:
-    """The kernel settings to train: ``[settings]``, plus the wide window when a choice is possible.
+def candidate_settings(settings: Any, window: int | str, context: str, has_holdout: bool) -> list[Any]:
+    """The kernel settings to train: ``[settings]`` (built with :func:`base_window`), plus the wider
+    windows of :data:`AUTO_WINDOWS` when ``window="auto"`` and a choice is possible.
 
-    The wide candidate keeps the backward window (a symmetric window widens on both sides).
+    A wider candidate keeps the backward window (a symmetric window widens on both sides).
     """
-    if wide_window is None or not has_holdout or context != "window" or wide_window <= settings.window:
+    if window != "auto" or not has_holdout or context != "window":
         return [settings]
-    return [settings, widened(settings, wide_window)]
+    return [settings] + [widened(settings, w) for w in AUTO_WINDOWS[1:]]
 
 
 def widened(settings: Any, window: int) -> Any:

@@ -84,8 +84,8 @@ def test_two_threads_train_every_block_once_in_corpus_order():
     # global progress: the first-epoch loss matches one thread's. (prange's
     # static halves started the second thread mid-schedule: +0.04 here.)
     seqs = cluster_sequences(n_seq=8000, seed=4)
-    one = Item2Vec(**{**FAST, "epochs": 1, "wide_window": None}).fit(seqs)  # one fit each: the kernel's schedule
-    two = Item2Vec(**{**FAST, "epochs": 1, "n_threads": 2, "wide_window": None}).fit(seqs)
+    one = Item2Vec(**{**FAST, "epochs": 1, "window": 20}).fit(seqs)  # one fit each: the kernel's schedule
+    two = Item2Vec(**{**FAST, "epochs": 1, "n_threads": 2, "window": 20}).fit(seqs)
     assert two.n_pairs_ == one.n_pairs_  # subsampling/windows are per block: every block ran exactly once
     assert abs(two.loss_history_[0] - one.loss_history_[0]) < 0.01, (one.loss_history_, two.loss_history_)
 

@@ -99,7 +99,7 @@ def test_huge_declared_shape_is_refused_without_allocating(tmp_path):
 
 @pytest.mark.parametrize("field, value, match", [
     ("history_length", "abc", r"params\.history_length must be"),
-    ("window", 0, r"params\.window must be an integer >= 1"),
+    ("window", 0, r"params\.window must be 'auto' or an integer >= 1"),
     ("vector_size", 2.5, r"params\.vector_size"),
     ("scoring", "dot", r"params\.scoring"),
     ("session_gap", "soon", r"params\.session_gap"),

@@ -1,4 +1,4 @@
-"""Choosing the training window on the holdout (item2vec.widen, ``Item2Vec(wide_window=...)``)."""
+"""Choosing the training window on the holdout (item2vec.widen, ``Item2Vec(window="auto")``)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def walks(seed: int = 0) -> list[list[int]]:
 
 
 def favour(monkeypatch, winner: int) -> None:
-    """Make the holdout prefer the ``winner``-th candidate fit (0: window, 1: wide_window)."""
+    """Make the holdout prefer the ``winner``-th candidate fit (0: window 20, 1: window 40)."""
     real, calls = holdout.choose_decay, []
 
     def choose(*args, **kwargs):
@@ -40,8 +40,8 @@ def favour(monkeypatch, winner: int) -> None:
 
 @pytest.fixture(scope="module")
 def alone():
-    """Single fits with each window (wide_window=None)."""
-    return {w: Item2Vec(window=w, wide_window=None, **KW).fit(walks()) for w in (20, 40)}
+    """Single fits with each window (an integer window: one fit)."""
+    return {w: Item2Vec(window=w, **KW).fit(walks()) for w in (20, 40)}
 
 
 @pytest.mark.parametrize("winner,window", [(0, 20), (1, 40)])
@@ -64,12 +64,10 @@ def test_ties_keep_the_narrow_window():
 
 
 def test_one_fit_when_no_choice_is_possible(alone):
-    one = Item2Vec(window=20, wide_window=None, **KW).fit(walks())
-    assert one.window_ == 20 and one.window_scores_ == {}
-    np.testing.assert_array_equal(one.item_vectors_, alone[20].item_vectors_)
-    for params in ({"history_decay": 0.7}, {"context": "set"}, {"window": 40}, {"window": 50}):  # no holdout / no window
+    assert alone[20].window_ == 20 and alone[20].window_scores_ == {}
+    for params in ({"history_decay": 0.7}, {"context": "set"}, {"window": 5}, {"window": 50}):  # no holdout / no choice
         m = Item2Vec(**{**KW, **params}).fit(walks())
-        assert m.window_scores_ == {} and m.window_ == m.window
+        assert m.window_scores_ == {} and m.window_ == (20 if m.window == "auto" else m.window)
 
 
 def test_symmetric_windows_widen_on_both_sides(monkeypatch):
@@ -100,17 +98,17 @@ def test_chosen_window_is_saved_and_used_by_partial_fit(monkeypatch, tmp_path):
     assert [s.window for s in seen] == [40] and back.window_ == 40
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, "40", True])
-def test_wide_window_is_validated(bad):
-    with pytest.raises(ValueError, match="wide_window"):
-        Item2Vec(**{**KW, "wide_window": bad}).fit(walks()[:20])
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "40", "Auto", True])
+def test_window_is_validated(bad):
+    with pytest.raises(ValueError, match="window must be 'auto' or an integer >= 1"):
+        Item2Vec(**{**KW, "window": bad}).fit(walks()[:20])
 
 
 def test_cost_estimate_counts_the_second_fit():
     from item2vec.cost import estimate
 
     both = estimate(walks(), calibration_seconds=0, **KW)
-    one = estimate(walks(), calibration_seconds=0, **{**KW, "wide_window": None})
+    one = estimate(walks(), calibration_seconds=0, **{**KW, "window": 20})
     assert one.wide_pairs_per_epoch == 0 and both.wide_pairs_per_epoch > both.pairs_per_epoch == one.pairs_per_epoch
     assert both.total_pairs == pytest.approx((both.pairs_per_epoch + both.wide_pairs_per_epoch) * KW["epochs"])
     assert "window choice" in both.summary() and "window choice" not in one.summary()
