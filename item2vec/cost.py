@@ -133,13 +133,14 @@ def _subset(seqs: Sequences, rows: np.ndarray) -> Sequences:
     return Sequences(seqs.items[tokens], offsets, seqs.vocab, weights=None if seqs.weights is None else seqs.weights[tokens])
 
 
-def _calibrate(model: Any, seqs: Sequences, seconds: float, seed: int) -> tuple[float, int]:
-    """``(pairs/s, pairs)`` of the largest of one-epoch fits on random subsets growing 4x (after a warm-up fit)."""
+def _calibrate(model: Any, seqs: Sequences, window: int, seconds: float, seed: int) -> tuple[float, int]:
+    """``(pairs/s, pairs)`` of the largest of one-epoch fits on random subsets growing 4x (after a warm-up fit),
+    each a single fit with ``window`` (the first window ``fit`` trains)."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(seqs))
     tokens = np.cumsum(seqs.lengths[order])
     probe = type(model)(**{**model.get_params(), "epochs": 1, "verbose": False, "callbacks": None,
-                               "window": model._settings().window})  # one fit per probe: the speed is per pair either way
+                               "window": window})  # one fit per probe: the speed is per pair either way
     probe.fit(_subset(seqs, np.sort(order[: min(len(seqs), 8)])))  # warm-up: numba loads/compiles here, not timed
     size, spent, best = 2_000, 0.0, (0.0, 0)
     while True:
@@ -187,13 +188,13 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
     keep = keep_probabilities(seqs.vocab.counts, model.sample)
     prep = time.perf_counter() - t0
     kept = _kept_lengths(seqs, keep, np.random.default_rng(seed))
-    pairs = expected_pairs(kept, window=model._settings().window, shrink_windows=model.shrink_windows, context=model.context,
-                           max_set_contexts=model.max_set_contexts, backward_window=model.backward_window)
-    wide = candidate_settings(model._settings(), model.window, model.context, held is not None)[1:]
-    wide_pairs = sum(expected_pairs(kept, window=w.window, shrink_windows=model.shrink_windows, context=model.context,
-                                    max_set_contexts=model.max_set_contexts, backward_window=w.backward) for w in wide)
+    fits = candidate_settings(model._settings(), model.window, model.context, held is not None)  # as fit trains
+    pairs, *wide = [expected_pairs(kept, window=f.window, shrink_windows=model.shrink_windows, context=model.context,
+                                   max_set_contexts=model.max_set_contexts, backward_window=f.backward) for f in fits]
+    wide_pairs = sum(wide)
     V, D = len(seqs.vocab), model.vector_size
-    speed, calib = _calibrate(model, seqs, float(calibration_seconds), seed) if calibration_seconds > 0 else (0.0, 0)
+    speed, calib = _calibrate(model, seqs, fits[0].window, float(calibration_seconds), seed) \
+        if calibration_seconds > 0 else (0.0, 0)
     total = (pairs + wide_pairs) * model.epochs
     secs = prep + (total / speed if speed > 0 else float("nan"))
     return CostEstimate(
