@@ -32,6 +32,12 @@ log = logging.getLogger("item2vec")
 OWNER_FILE = "_owner.json"
 
 
+def _staging_prefix(output: str) -> tuple[str, str]:
+    """``(parent, prefix)``: staging folders of ``output`` are ``parent/prefix<random>``."""
+    parent, name = os.path.split(output)
+    return parent, f".{name}.tmp-"
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -49,15 +55,14 @@ def abandoned_staging(output: str) -> tuple[list[str], list[str]]:
     ``prepare``), or with no readable owner file and untouched for a day. Others
     may belong to a job still running (here or on another host) and are left alone.
     """
-    output = os.path.abspath(os.fspath(output))
-    parent, name = os.path.split(output)
+    parent, prefix = _staging_prefix(os.path.abspath(os.fspath(output)))
     abandoned, others = [], []
     try:
         entries = sorted(os.listdir(parent))
     except OSError:
         return abandoned, others
     for entry in entries:
-        if not entry.startswith(f".{name}.tmp-"):
+        if not entry.startswith(prefix):
             continue
         path = os.path.join(parent, entry)
         try:
@@ -88,7 +93,7 @@ def staging_folder(output: str, overwrite: bool = False) -> str:
     (see :func:`abandoned_staging`), each with a warning; others get a warning only.
     """
     output = check_output(output, overwrite)
-    parent, name = os.path.split(output)
+    parent, prefix = _staging_prefix(output)
     os.makedirs(parent, exist_ok=True)
     abandoned, others = abandoned_staging(output)
     for path in abandoned:
@@ -97,7 +102,7 @@ def staging_folder(output: str, overwrite: bool = False) -> str:
     for path in others:
         log.warning("%s looks like the staging folder of another prepare of %s that may still run; left alone",
                     path, output)
-    tmp = os.path.join(parent, f".{name}.tmp-{uuid.uuid4().hex[:12]}")
+    tmp = os.path.join(parent, prefix + uuid.uuid4().hex[:12])
     os.makedirs(tmp)
     with open(os.path.join(tmp, OWNER_FILE), "w", encoding="utf-8") as fh:
         json.dump({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}, fh)
