@@ -344,8 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             entry = tuned_als(name, split, grid, iterations, args.als_threads, args.als_cache)
             results[name]["als"] = entry["test"]
             print(f"  als best {entry['best_params']}: test {entry['test']}", flush=True)
-        elif "test" in _read_cache(args.als_cache).get(name, {}).get(_grid_key(grid, iterations), {}):
-            results[name]["als"] = _read_cache(args.als_cache)[name][_grid_key(grid, iterations)]["test"]  # for the ratios
+        elif "test" in (cached := _read_cache(args.als_cache).get(name, {}).get(_grid_key(grid, iterations), {})):
+            results[name]["als"] = cached["test"]  # the cached tuned ALS, for the ratios
         models = other_models(configs, args.quick, groups)
         for mname, model in models.items():
             kind = "item2vec" if mname in configs else mname
