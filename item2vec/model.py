@@ -285,7 +285,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.history_decay_ = chosen.decay
         self.decay_scores_ = chosen.scores
         self.window_ = int(chosen.settings.window)
-        self.window_scores_ = {int(c.settings.window): max(c.scores.values()) for c in candidates} \
+        self.window_scores_ = {int(c.settings.window): c.recall for c in candidates} \
             if len(candidates) > 1 else {}
         self.n_tokens_ = seqs.n_tokens
         self.n_updates_ = 0  # partial_fit calls since this fit

@@ -44,6 +44,11 @@ class Candidate(NamedTuple):
     decay: float | None
     scores: dict[float, float]
 
+    @property
+    def recall(self) -> float:
+        """The holdout recall at its own decay (the best of ``scores``; 0 without a holdout)."""
+        return max(self.scores.values(), default=0.0)
+
 
 def candidate_settings(settings: Any, window: int | str, context: str, has_holdout: bool) -> list[Any]:
     """The kernel settings to train: ``[settings]`` (built with :func:`base_window`), plus the wider
@@ -64,5 +69,5 @@ def widened(settings: Any, window: int) -> Any:
 
 def best_candidate(candidates: list[Candidate]) -> int:
     """Index of the candidate with the best holdout recall at its own decay (the first on ties)."""
-    best = max(range(len(candidates)), key=lambda i: (max(candidates[i].scores.values(), default=0.0), -i))
+    best = max(range(len(candidates)), key=lambda i: (candidates[i].recall, -i))
     return int(best)
