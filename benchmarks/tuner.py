@@ -59,17 +59,25 @@ def run_search(name: str, split, args, **kw) -> dict:
     res = tune(name, split, seed=args.seed, metric=args.metric, ks=(10,), n_threads=args.threads,
                base=DEFAULT_MODEL_PARAMS.get(name, {}), progress=args.progress, clock=clock, **kw)
     seconds = res.seconds  # in the budget's clock: wall, or this process's CPU seconds
-    scores = test_score(name, res.best_params, split, ks=(10,), seed=args.seed, n_threads=args.threads)
+    fitted = []  # the refit model (a callback sees it), to print the window window="auto" kept
+    params = {**res.best_params, "callbacks": [lambda m, *_: fitted.append(m)]} if name == "item2vec" else res.best_params
+    scores = test_score(name, params, split, ks=(10,), seed=args.seed, n_threads=args.threads)
     shown = {k: v for k, v in res.best_params.items() if k in res.space}
+    first = res.trials.iloc[0] if len(res.trials) else None
+    kept = first is not None and first.get("rung") == -1 and all(first[k] == v for k, v in shown.items())
+    picked = "defaults" if kept else "a trial"
+    if fitted and fitted[-1].window == "auto":
+        picked += f", refit kept window {fitted[-1].window_}"
     return {"model": name, "strategy": res.strategy, "evals": res.n_trials, "search_s": seconds,
             f"val_{args.metric}": res.best_score, "test_recall@10": scores["recall@10"],
-            "test_ndcg@10": scores["ndcg@10"], "params": shown}
+            "test_ndcg@10": scores["ndcg@10"], "picked": picked, "params": shown}
 
 
 def show(dataset: str, row: dict, label: str) -> None:
     print(f"{dataset:8s} {label:22s} evals={row['evals']:4d} search={row['search_s']:7.1f}{UNIT}s "
           f"val={row[next(k for k in row if k.startswith('val_'))]:.4f} "
-          f"test recall@10={row['test_recall@10']:.4f} ndcg@10={row['test_ndcg@10']:.4f}  {row['params']}",
+          f"test recall@10={row['test_recall@10']:.4f} ndcg@10={row['test_ndcg@10']:.4f} ({row['picked']})  "
+          f"{row['params']}",
           flush=True)
 
 

@@ -17,8 +17,8 @@ from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
 from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows
 from ._kernels import make_settings
 from .hard_negatives import LEGACY_PARAMS, as_strategy
-from .holdout import FALLBACK_DECAY, fitted_decay
-from .widen import Candidate, base_window, best_candidate, candidate_settings, widened
+from .holdout import FALLBACK_DECAY
+from .widen import base_window, best_candidate, candidate_settings, evaluated, widened
 from .sequences import Sequences, as_sequences
 from .shards import ShardedSequences, is_prepared, open_prepared, split_for_fit
 from .training import check_callbacks, resolve_seed, thread_count, train
@@ -42,11 +42,11 @@ class Item2Vec(HyperParameters, FittedStateMixin, IndexMixin, ExportMixin, Recom
         (``context="window"``): the distance to FOLLOWING items, and to
         preceding items too unless ``backward_window`` is set. ``"auto"``
         (with ``history_decay="auto"``): ``fit`` trains with 20 and with 40
-        and keeps whichever ranks the holdout's withheld items better
-        (:mod:`item2vec.widen`; long-range taste data such as LastFM wants
-        40, MovieLens and Amazon 20), at about 2.7x the time of one fit and
-        two sets of vectors in memory until the choice. The window kept is
-        ``window_``, each candidate's holdout recall ``window_scores_``.
+        and keeps whichever ranks the holdout's withheld items better (higher
+        mean reciprocal rank; :mod:`item2vec.widen`; long-range taste data such
+        as LastFM wants 40, MovieLens and Amazon 20), at about 2.7x the time of
+        one fit and two sets of vectors in memory until the choice. The window
+        kept is ``window_``, each candidate's holdout reciprocal rank ``window_scores_``.
         Without a holdout ``"auto"`` is 20.
     backward_window : int or None, default 5
         Maximum distance to PRECEDING items (``context="window"`` only): an
@@ -270,22 +270,21 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:
             self._call_back(callbacks, seqs.vocab, W, C, history, epoch, loss)
 
-        candidates = []
-        for cand in candidate_settings(settings, self.window, self.context, held is not None):
+        candidates, windows = [], candidate_settings(settings, self.window, self.context, held is not None)
+        for cand in windows:
             trained = train(train_seqs, cand, dim=self.vector_size, epochs=self.epochs, alpha=float(self.alpha),
                             min_alpha=float(self.min_alpha), ns_exponent=self.ns_exponent, sample=self.sample,
                             seed=seed, threads=threads, hard=self._hard_negative_sampler(train_seqs),
                             on_epoch=on_epoch if callbacks else None, progress=bool(self.verbose))
-            candidates.append(Candidate(cand, trained, *fitted_decay(
-                self.history_decay, held, trained.item_vectors, trained.context_vectors, scoring=self.scoring,
-                history_length=self.history_length)))
+            candidates.append(evaluated(cand, trained, held, self.history_decay, scoring=self.scoring,
+                                        history_length=self.history_length, compare=len(windows) > 1))
         chosen = candidates[best_candidate(candidates)]
         trained = chosen.trained
         self._set_fitted(seqs.vocab, trained.item_vectors, trained.context_vectors, trained.loss_history)
         self.history_decay_ = chosen.decay
         self.decay_scores_ = chosen.scores
         self.window_ = int(chosen.settings.window)
-        self.window_scores_ = {int(c.settings.window): c.recall for c in candidates} \
+        self.window_scores_ = {int(c.settings.window): c.mrr for c in candidates} \
             if len(candidates) > 1 else {}
         self.n_tokens_ = seqs.n_tokens
         self.n_updates_ = 0  # partial_fit calls since this fit

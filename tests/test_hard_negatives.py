@@ -188,7 +188,7 @@ def test_group_hard_negatives_separate_confusable_clusters():
         S = U @ U.T
         return S[twin[:, None] == cl[None, :]].mean()
 
-    kw = dict(vector_size=16, epochs=6, n_threads=1, random_state=0, verbose=False, sample=0, negative=3)
+    kw = dict(vector_size=16, window=20, epochs=6, n_threads=1, random_state=0, verbose=False, sample=0, negative=3)
     plain = Item2Vec(**kw).fit(seqs)
     hard = Item2Vec(**kw, hard_negatives=GroupNegatives(groups, ratio=0.5)).fit(seqs)
     assert twin_similarity(hard) < twin_similarity(plain) - 0.05, (twin_similarity(hard), twin_similarity(plain))

@@ -27,15 +27,14 @@ def walks(seed: int = 0) -> list[list[int]]:
 
 def favour(monkeypatch, winner: int) -> None:
     """Make the holdout prefer the ``winner``-th candidate fit (0: window 20, 1: window 40)."""
-    real, calls = holdout.choose_decay, []
+    real, calls = holdout.reciprocal_rank, []
 
-    def choose(*args, **kwargs):
-        decay, scores = real(*args, **kwargs)
+    def rank(*args, **kwargs):
         bonus = 1.0 if len(calls) == winner else 0.0
         calls.append(1)
-        return decay, {d: s + bonus for d, s in scores.items()}
+        return real(*args, **kwargs) + bonus
 
-    monkeypatch.setattr(holdout, "choose_decay", choose)
+    monkeypatch.setattr(holdout, "reciprocal_rank", rank)
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +57,18 @@ def test_the_model_is_the_winning_candidate_fit(monkeypatch, alone, winner, wind
 
 
 def test_ties_keep_the_narrow_window():
-    cands = [Candidate(None, None, 0.7, {0.5: 0.2, 0.7: 0.3}), Candidate(None, None, 0.7, {0.5: 0.3, 0.7: 0.1})]
+    cands = [Candidate(None, None, 0.7, {0.7: 0.3}, 0.2), Candidate(None, None, 0.7, {0.7: 0.1}, 0.2)]
     assert best_candidate(cands) == 0
-    assert best_candidate([cands[0], cands[1]._replace(scores={0.5: 0.31})]) == 1
+    assert best_candidate([cands[0], cands[1]._replace(mrr=0.21)]) == 1  # the reciprocal rank decides, not the recall
+
+
+def test_reciprocal_rank_counts_every_rank_and_excludes_the_history():
+    W = np.eye(4, dtype=np.float32)
+    C = np.array([[0, 0, 0, 0], [3, 0, 0, 0], [2, 0, 0, 0], [1, 0, 0, 0]], dtype=np.float32)  # item 0's profile: 1 > 2 > 3
+    held = holdout.Holdout(np.array([0, 1, 2, 3]), np.zeros(3, dtype=np.int32), np.array([1, 2, 3], dtype=np.int32))
+    assert np.isclose(holdout.reciprocal_rank(W, C, held, 0.7), (1 + 1 / 2 + 1 / 3) / 3)  # ranks 1, 2, 3
+    seen = holdout.Holdout(np.array([0, 2, 4, 6]), np.array([0, 1] * 3, dtype=np.int32), np.array([2, 3, 1], dtype=np.int32))
+    assert np.isclose(holdout.reciprocal_rank(W, C, seen, 0.7), (1 + 1 / 2 + 0) / 3)  # item 1 is in the history
 
 
 def test_one_fit_when_no_choice_is_possible(alone):
