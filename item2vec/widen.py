@@ -20,7 +20,7 @@ is 13 % better on test. The reciprocal rank uses every target's rank. On the
 five panel sets × 3 seeds it picked the window that is better on test 13
 times out of 15 (recall@10: 11); its misses are Yelp by 0.5 % and
 ml-latest-small by 2.7 %. It also missed one of three seeds of the tiny
-DIGINETICA sample (240 withheld targets), where recall@10 did not
+DIGINETICA sample (about 250 withheld targets), where recall@10 did not
 (README, "What decided the defaults").
 
 Cost: the wide fit has about 1.7x the pairs of the narrow one, so a default fit
