@@ -321,7 +321,7 @@ def save_estimator(model: Any, path: str | os.PathLike) -> str:
     meta = {"library_version": __version__, "params": encode_params(model.get_params()), "vocab_kind": model.vocab_.kind,
             "loss_history": [float(x) for x in model.loss_history_], "n_tokens": int(getattr(model, "n_tokens_", 0)),
             "history_decay_": getattr(model, "history_decay_", None), "n_updates": int(getattr(model, "n_updates_", 0)),
-            "window_": int(getattr(model, "window_", model._settings().window))}
+            "window_": int(model._fitted_settings().window)}
     arrays = {"item_vectors": model.item_vectors_, "context_vectors": model.context_vectors_, **model.vocab_.to_arrays()}
     return str(write_model(path, {**arrays, **model._index_arrays()}, {**meta, **model._index_meta()}))
 
