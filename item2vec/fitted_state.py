@@ -96,3 +96,14 @@ class FittedStateMixin:
                 cb(self, epoch, loss)
         finally:
             self._restore_fitted_state(before)
+
+    def get_vector(self, item_id: Any) -> np.ndarray:
+        """Input vector of one raw item id (``KeyError`` if unknown)."""
+        self._check_fitted()
+        return self.item_vectors_[self.vocab_.encode([item_id])[0]]
+
+    @property
+    def item_ids_(self) -> np.ndarray:
+        """Raw ids in index order (row ``i`` of ``item_vectors_`` is ``item_ids_[i]``)."""
+        self._check_fitted()
+        return self.vocab_.ids

@@ -47,7 +47,7 @@ from .vocab import Vocabulary
 
 __all__ = ["GroupNegatives", "MinedNegatives", "as_strategy", "strategy_to_json", "strategy_from_json",
            "group_candidates", "mining_pool", "mine_neighbors", "cooccurrence_counts", "mined_candidates",
-           "groups_to_frame", "LEGACY_PARAMS"]
+           "groups_to_frame", "encode_groups", "LEGACY_PARAMS"]
 
 #: ``provider(epoch, item_vectors)``: this epoch's candidates, or None for plain negatives.
 Provider = Callable[[int, np.ndarray], Union[HardNegatives, None]]
@@ -89,13 +89,13 @@ def _csr(keys: np.ndarray, values: np.ndarray, n_keys: int) -> tuple[np.ndarray,
     return ptr, values[order]
 
 
-def group_candidates(vocab: Vocabulary, item_groups: Any, ns_exponent: float, ratio: float,
-                     on_unknown: str = "raise") -> HardNegatives:
-    """Kernel layout for the ``"group"`` strategy.
+def encode_groups(vocab: Vocabulary, item_groups: Any, on_unknown: str = "raise") -> tuple[np.ndarray, np.ndarray, int]:
+    """Memberships of ``item_groups`` as codes: ``(item index, group code, n_groups)``, one pair per membership.
 
-    Items of the mapping that are not in the training vocabulary raise a
-    ``KeyError`` naming them (``on_unknown="raise"``) or are dropped
-    (``"ignore"``, for a mapping that covers a whole catalogue).
+    Item indices are ``vocab``'s (int64), group codes 0..n_groups-1 in first-seen
+    order of the labels (int32). Items of the mapping that are not in the training
+    vocabulary raise a ``KeyError`` naming them (``on_unknown="raise"``) or are
+    dropped (``"ignore"``, for a mapping that covers a whole catalogue).
     """
     long = groups_to_frame(item_groups)
     idx = vocab.lookup(long["item"].to_numpy())
@@ -108,10 +108,20 @@ def group_candidates(vocab: Vocabulary, item_groups: Any, ns_exponent: float, ra
         shown = ", ".join(repr(x) for x in unknown[:10])
         raise KeyError(
             f"item_groups has {len(unknown)} item(s) not in the training vocabulary: {shown}"
-            f"{' ...' if len(unknown) > 10 else ''}; keep only items present in the training data"
+            f"{' ...' if len(unknown) > 10 else ''}; keep only items present in the training data "
+            f"(or drop them: groups_on_unknown='ignore', GroupNegatives(on_unknown='ignore'))"
         )
     gcodes, _ = pd.factorize(long["group"].astype(str))
-    n_groups = int(gcodes.max()) + 1
+    return idx.astype(np.int64), gcodes.astype(np.int32), int(gcodes.max()) + 1
+
+
+def group_candidates(vocab: Vocabulary, item_groups: Any, ns_exponent: float, ratio: float,
+                     on_unknown: str = "raise") -> HardNegatives:
+    """Kernel layout for the ``"group"`` strategy.
+
+    Unknown items: as :func:`encode_groups` (``on_unknown``).
+    """
+    idx, gcodes, n_groups = encode_groups(vocab, item_groups, on_unknown)
     item_ptr, item_groups_arr = _csr(idx.astype(np.int64), gcodes.astype(np.int32), len(vocab))
     group_ptr, members = _csr(gcodes.astype(np.int64), idx.astype(np.int32), n_groups)
     weights = np.exp(ns_exponent * np.log(vocab.counts[members].astype(np.float64)))
@@ -250,6 +260,9 @@ LEGACY_PARAMS: dict[str, tuple[Any, str]] = {
     "cooccurrence_threshold": (0, "cooccurrence_threshold"), "mine_pool": (1024, "pool"),
 }
 _GROUP_ONLY = {"item_groups", "groups_on_unknown"}
+#: Not deprecated: data about the items that ``Item2Vec(group_sentences=...)`` uses too
+#: (:mod:`item2vec.group_sentences`); they still configure ``"group"``.
+_ITEM_DATA = _GROUP_ONLY
 _MINED_ONLY = {"mine_every", "mine_k", "cooccurrence_threshold", "mine_pool"}
 
 
@@ -258,12 +271,15 @@ def as_strategy(hard_negatives: Any, legacy: Mapping[str, Any] | None = None) ->
 
     ``"mined"`` is ``MinedNegatives()`` and ``"group"`` is
     ``GroupNegatives(item_groups, ratio=0.2)``, both configured by the
-    deprecated parameters in ``legacy`` (names of :data:`LEGACY_PARAMS`; a
-    ``DeprecationWarning`` when one differs from its default). With a strategy
-    object those parameters must keep their defaults (``ValueError``).
+    parameters in ``legacy`` (names of :data:`LEGACY_PARAMS`). Those other than
+    ``item_groups`` and ``groups_on_unknown`` are deprecated (a
+    ``DeprecationWarning`` when one differs from its default) and must keep
+    their defaults with a strategy object (``ValueError``); the two are the
+    items' data, which ``group_sentences`` uses too.
     """
     legacy = dict(legacy or {})
-    changed = sorted(k for k, v in legacy.items() if k in LEGACY_PARAMS and not is_default(v, LEGACY_PARAMS[k][0]))
+    changed = sorted(k for k, v in legacy.items()
+                     if k in LEGACY_PARAMS and k not in _ITEM_DATA and not is_default(v, LEGACY_PARAMS[k][0]))
     if hard_negatives is None:
         return None
     if isinstance(hard_negatives, (GroupNegatives, MinedNegatives)):

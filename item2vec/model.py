@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from .model_io import load_estimator, save_estimator
+from .model_io import PersistenceMixin
 from .params import HyperParameters, validate_params
 from .ann import IndexMixin
 from .export import ExportMixin
@@ -16,6 +16,7 @@ from .fitted_state import FittedStateMixin
 from .recommender import NotFittedError, RecommenderBase, check_k, is_scalar_id
 from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normalize_rows
 from ._kernels import make_settings
+from .group_sentences import with_group_sentences
 from .hard_negatives import LEGACY_PARAMS, as_strategy
 from .holdout import FALLBACK_DECAY
 from .widen import base_window, best_candidate, candidate_settings, evaluated, widened
@@ -27,7 +28,7 @@ from .validation import check_int
 __all__ = ["Item2Vec", "NotFittedError"]
 
 
-class Item2Vec(HyperParameters, FittedStateMixin, IndexMixin, ExportMixin, RecommenderBase):
+class Item2Vec(HyperParameters, FittedStateMixin, PersistenceMixin, IndexMixin, ExportMixin, RecommenderBase):
     """Item embeddings trained with skip-gram negative sampling (SGNS) on item sequences.
 
     All hyperparameters are keyword-only and stored unchanged; they are
@@ -126,13 +127,24 @@ class Item2Vec(HyperParameters, FittedStateMixin, IndexMixin, ExportMixin, Recom
         ``GroupNegatives(item_to_genre, ratio=0.1)`` or
         ``MinedNegatives(k=20, every=5)``. ``"mined"`` is ``MinedNegatives()``;
         ``"group"`` is ``GroupNegatives(item_groups, ratio=0.2)``.
-    hard_negative_ratio, hard_negative_start, item_groups, groups_on_unknown, \
-mine_every, mine_k, cooccurrence_threshold, mine_pool
+    item_groups : mapping, Series or DataFrame(item, group), optional
+        Item -> group label(s) (categories, brand, tags): the data of
+        ``group_sentences`` and of ``hard_negatives="group"``.
+    groups_on_unknown : {"raise", "ignore"}, default "raise"
+        Items of ``item_groups`` not in the training data: a ``KeyError``, or left out.
+    group_sentences : int, default 0
+        Each group of ``item_groups`` adds this many shuffled sentences of its
+        members to every epoch's corpus (:mod:`item2vec.group_sentences`), so
+        items that share a group get alike. Off by default: it helped LastFM
+        tags and Amazon categories/brand, and hurt Yelp categories/city and
+        MovieLens genres (``benchmarks/groups.py``); ``item2vec tune`` searches it.
+    hard_negative_ratio, hard_negative_start, mine_every, mine_k, cooccurrence_threshold, mine_pool
         Deprecated: the settings of the string forms ``"group"`` / ``"mined"``
         (a ``DeprecationWarning`` when changed). They are the fields
-        ``ratio``, ``start``, ``groups``, ``on_unknown``, ``every``, ``k``,
-        ``cooccurrence_threshold`` and ``pool`` of the strategy objects, and
-        must keep their defaults when ``hard_negatives`` is an object.
+        ``ratio``, ``start``, ``every``, ``k``, ``cooccurrence_threshold`` and
+        ``pool`` of the strategy objects, and must keep their defaults when
+        ``hard_negatives`` is an object (``item_groups`` and
+        ``groups_on_unknown`` are ``"group"``'s ``groups`` and ``on_unknown``).
     verbose : bool, default True
         Show a progress bar (one tick per epoch) when stderr is a terminal or
         in a notebook; nothing is written to a redirected stderr.
@@ -167,8 +179,8 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         scoring: str = "sgns", history_length: int | None = None, history_decay: float | str | None = "auto",
         user_col: str = "user", item_col: str = "item", time_col: str | None = "auto", session_gap: Any = None, weight_col: str | None = None,
         hard_negatives: str | None = None, hard_negative_ratio: float = 0.2, hard_negative_start: int = 1,
-        item_groups: Any = None, groups_on_unknown: str = "raise", mine_every: int = 5, mine_k: int = 20, cooccurrence_threshold: int = 0,
-        mine_pool: int | None = 1024,
+        item_groups: Any = None, groups_on_unknown: str = "raise", group_sentences: int = 0,
+        mine_every: int = 5, mine_k: int = 20, cooccurrence_threshold: int = 0, mine_pool: int | None = 1024,
         verbose: bool = True, callbacks: Iterable[Callable[..., Any]] | None = None,
     ) -> None:  # fmt: skip
         self.vector_size = vector_size
@@ -201,6 +213,7 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         self.hard_negative_start = hard_negative_start
         self.item_groups = item_groups
         self.groups_on_unknown = groups_on_unknown
+        self.group_sentences = group_sentences
         self.mine_every = mine_every
         self.mine_k = mine_k
         self.cooccurrence_threshold = cooccurrence_threshold
@@ -266,13 +279,14 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         settings = self._settings()
 
         train_seqs, held = split_for_fit(seqs, self.history_decay, seed, self.hard_negatives)  # held: targets for "auto"
+        corpus = with_group_sentences(train_seqs, self.item_groups, self.group_sentences, seed, self.groups_on_unknown)
 
         def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:
             self._call_back(callbacks, seqs.vocab, W, C, history, epoch, loss)
 
         candidates, windows = [], candidate_settings(settings, self.window, self.context, held is not None)
         for cand in windows:
-            trained = train(train_seqs, cand, dim=self.vector_size, epochs=self.epochs, alpha=float(self.alpha),
+            trained = train(corpus, cand, dim=self.vector_size, epochs=self.epochs, alpha=float(self.alpha),
                             min_alpha=float(self.min_alpha), ns_exponent=self.ns_exponent, sample=self.sample,
                             seed=seed, threads=threads, hard=self._hard_negative_sampler(train_seqs),
                             on_epoch=on_epoch if callbacks else None, progress=bool(self.verbose))
@@ -414,45 +428,9 @@ mine_every, mine_k, cooccurrence_threshold, mine_pool
         ids = self.vocab_.decode(top)
         return (ids[0], scores[0]) if scalar else (ids, scores)
 
-    # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike) -> str:
-        """Save to ``path`` (``.npz`` added if missing) atomically; returns the path written.
-
-        The file gets the permissions ``open()`` would give it (``0o666`` minus
-        the umask, or those of the file it replaces). Raises ``ValueError`` for
-        a model whose training saw no (center, context) pair: its vectors are
-        the random initialisation.
-        """
-        self._check_fitted()
-        return save_estimator(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "Item2Vec":
-        """Load a model saved by :meth:`save` (no pickle; checksums and stored parameters verified).
-
-        Raises
-        ------
-        ModelFileError
-            The file is missing, damaged, not a model, too new, or holds an
-            invalid field (the message names the file and the field).
-        """
-        return load_estimator(cls, path)
-
     def _profile_decay(self) -> float | None:
         """The decay profiles use: ``history_decay``, or for ``"auto"`` the one ``fit`` chose (0.7 if none)."""
         if self.history_decay != "auto":
             return self.history_decay
         chosen = getattr(self, "history_decay_", None)
         return FALLBACK_DECAY if chosen is None else chosen
-
-    def get_vector(self, item_id: Any) -> np.ndarray:
-        """Input vector of one raw item id (``KeyError`` if unknown)."""
-        self._check_fitted()
-        return self.item_vectors_[self.vocab_.encode([item_id])[0]]
-
-    @property
-    def item_ids_(self) -> np.ndarray:
-        """Raw ids in index order (row ``i`` of ``item_vectors_`` is ``item_ids_[i]``)."""
-        self._check_fitted()
-        return self.vocab_.ids
-

@@ -39,7 +39,7 @@ from .validation import is_int, is_real
 
 __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "ModelFileError", "npz_path", "write_model", "read_model",
-    "encode_params", "decode_params", "stale_temp_files", "save_estimator", "load_estimator",
+    "encode_params", "decode_params", "stale_temp_files", "save_estimator", "load_estimator", "PersistenceMixin",
 ]
 
 FORMAT_NAME = "item2vec-model"
@@ -360,3 +360,31 @@ def load_estimator(cls: Any, path: str | os.PathLike) -> Any:
     except Exception as e:  # any inconsistency of a damaged file is a ModelFileError
         raise ModelFileError(f"{path}: model file has invalid fields: {e}") from e
     return model
+
+
+class PersistenceMixin:
+    """``save`` / ``load`` of :class:`~item2vec.Item2Vec` (the file format: this module)."""
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Save to ``path`` (``.npz`` added if missing) atomically; returns the path written.
+
+        The file gets the permissions ``open()`` would give it (``0o666`` minus
+        the umask, or those of the file it replaces). Raises ``ValueError`` for
+        a model whose training saw no (center, context) pair: its vectors are
+        the random initialisation. ``item_groups`` (data) and ``callbacks`` are
+        not stored.
+        """
+        self._check_fitted()  # type: ignore[attr-defined]
+        return save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Any:
+        """Load a model saved by :meth:`save` (no pickle; checksums and stored parameters verified).
+
+        Raises
+        ------
+        ModelFileError
+            The file is missing, damaged, not a model, too new, or holds an
+            invalid field (the message names the file and the field).
+        """
+        return load_estimator(cls, path)

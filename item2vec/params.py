@@ -90,6 +90,7 @@ RULES: dict[str, Rule] = {
     "hard_negative_ratio": real_rule(0.0, 1.0),
     "hard_negative_start": int_rule(0),
     "groups_on_unknown": choice_rule("raise", "ignore"),
+    "group_sentences": int_rule(0),
     "mine_every": int_rule(1),
     "mine_k": int_rule(1),
     "cooccurrence_threshold": int_rule(0),

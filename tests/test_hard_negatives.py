@@ -234,7 +234,7 @@ def test_mined_string_is_the_default_mined_strategy_without_warning(recwarn):
 
 def test_deprecated_parameters_still_configure_the_string_forms():
     seqs, groups = seqs_with_groups()
-    with pytest.warns(DeprecationWarning, match="hard_negative_ratio, item_groups are deprecated"):
+    with pytest.warns(DeprecationWarning, match=r"parameter\(s\) hard_negative_ratio are deprecated"):
         old = Item2Vec(**FAST, hard_negatives="group", item_groups=groups, hard_negative_ratio=0.5).fit(seqs)
     new = Item2Vec(**FAST, hard_negatives=GroupNegatives(groups, ratio=0.5)).fit(seqs)
     assert np.array_equal(old.item_vectors_, new.item_vectors_)
