@@ -232,7 +232,7 @@ def item2vec_configs(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 def other_models(configs: dict[str, dict[str, Any]], quick: bool, groups: dict | None = None) -> dict[str, Any]:
-    """pop, transition and one Item2Vec per config; ``hard_negatives="group"`` gets the set's ``groups``."""
+    """pop, transition and one Item2Vec per config; ``hard_negatives="group"`` and ``group_sentences`` get the set's ``groups``."""
     from item2vec import Item2Vec
     from item2vec.baselines import PopularityRecommender
     from item2vec.transition import TransitionRecommender
@@ -240,7 +240,7 @@ def other_models(configs: dict[str, dict[str, Any]], quick: bool, groups: dict |
     models: dict[str, Any] = {"pop": PopularityRecommender(), "transition": TransitionRecommender()}
     for name, params in configs.items():
         p = {"random_state": 0, "n_threads": 1, "verbose": False, **({"epochs": 2} if quick else {}), **params}
-        if p.get("hard_negatives") == "group" and "item_groups" not in p:
+        if (p.get("hard_negatives") == "group" or p.get("group_sentences")) and "item_groups" not in p:
             if not groups:
                 continue  # no groups for this data set (diginetica, --quick)
             p.update(item_groups=groups, groups_on_unknown="ignore")

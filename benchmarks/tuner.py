@@ -17,7 +17,9 @@ data set (item2vec with the default strategy, then ALS with ``--als-trials``) an
 prints test recall@10 of both and their ratio. That default: the library defaults at
 full epochs, their one-step neighbours for up to half the budget, successive halving
 for the rest; the best trial replaces the defaults only if it beats them in a paired
-bootstrap over the validation users (``tune(significance=0.05)``).
+bootstrap over the validation users (``tune(significance=0.05)``). As ``item2vec tune``
+does, item2vec gets the data's item groups (MovieLens genres, the attribute files of
+toys/yelp/lastfm), so that ``group_sentences`` is searched (``--no-groups``: not).
 
 Data sets are loaded by name with ``item2vec.datasets.load_dataset`` (the sequence
 sets through ``item2vec.seqdata``: found from ``$ITEM2VEC_DATA``, its ``../sequential``).
@@ -45,19 +47,25 @@ from item2vec.workflows import DEFAULT_MODEL_PARAMS
 UNIT = ""  # "cpu" with --cpu-clock
 
 
-def load(name: str) -> pd.DataFrame:
-    """Interactions of a data set by name (``item2vec.datasets.load_dataset``: MovieLens,
-    and toys/yelp/lastfm/diginetica through ``item2vec.seqdata``); never downloads.
-    ``$ITEM2VEC_SEQUENTIAL``, if set, is the data folder searched first."""
+def load(name: str) -> tuple[pd.DataFrame, dict | None]:
+    """Interactions and item groups of a data set by name (``item2vec.datasets.load_dataset``:
+    MovieLens with its genres, and toys/yelp/lastfm/diginetica with their attribute files
+    through ``item2vec.seqdata``); never downloads. ``$ITEM2VEC_SEQUENTIAL``, if set, is the
+    data folder searched first. The groups are what ``item2vec tune`` gives the search."""
     from item2vec.datasets import load_dataset
+    from item2vec.workflows import item_groups
 
-    return load_dataset(name, data_dir=os.environ.get("ITEM2VEC_SEQUENTIAL"), download=False).interactions
+    data = load_dataset(name, data_dir=os.environ.get("ITEM2VEC_SEQUENTIAL"), download=False)
+    return data.interactions, item_groups(data)
 
 
-def run_search(name: str, split, args, **kw) -> dict:
+def run_search(name: str, split, args, groups: dict | None = None, **kw) -> dict:
     clock = time.process_time if args.cpu_clock else time.monotonic
+    base = dict(DEFAULT_MODEL_PARAMS.get(name, {}))
+    if name == "item2vec" and groups is not None and not args.no_groups:  # as item2vec tune does (run_tune)
+        base.update(item_groups=groups, groups_on_unknown="ignore")
     res = tune(name, split, seed=args.seed, metric=args.metric, ks=(10,), n_threads=args.threads,
-               base=DEFAULT_MODEL_PARAMS.get(name, {}), progress=args.progress, clock=clock, **kw)
+               base=base, progress=args.progress, clock=clock, **kw)
     seconds = res.seconds  # in the budget's clock: wall, or this process's CPU seconds
     fitted = []  # the refit model (a callback sees it), to print the window window="auto" kept
     params = {**res.best_params, "callbacks": [lambda m, *_: fitted.append(m)]} if name == "item2vec" else res.best_params
@@ -97,6 +105,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--progress", action="store_true", help="one stderr line per evaluation")
+    p.add_argument("--no-groups", action="store_true",
+                   help="do not give item2vec the data's item groups (no group_sentences in the search)")
     args = p.parse_args(argv)
     global UNIT
     UNIT = " cpu" if args.cpu_clock else ""
@@ -108,21 +118,23 @@ def main(argv=None) -> int:
     # compile the numba kernels before any timed search (else random search pays for it)
     Item2Vec(epochs=1, verbose=False, n_threads=args.threads).fit(make_synthetic(n_users=50, n_items=20).interactions)
     for dataset in args.datasets.split(","):
-        split = leave_last_out(load(dataset))
+        frame, groups = load(dataset)
+        split = leave_last_out(frame)
         print(f"# {dataset}: {split.train['user'].nunique()} users, {split.train['item'].nunique()} items, "
               f"{len(split.train)} train events", flush=True)
         if args.headline is not None:
-            i2v = run_search("item2vec", split, args, trials=None, budget=args.headline)
+            i2v = run_search("item2vec", split, args, groups, trials=None, budget=args.headline)
             show(dataset, i2v, f"item2vec {i2v['strategy']} {args.headline:g}s")
         else:
             if args.equal_budget is None:
-                i2v = run_search("item2vec", split, args, trials=args.random_trials, strategy="random")
+                i2v = run_search("item2vec", split, args, groups, trials=args.random_trials, strategy="random")
                 show(dataset, i2v, f"(a) random {args.random_trials}")
             else:  # when 20 random trials take too long: random search for a fixed time instead
-                i2v = run_search("item2vec", split, args, trials=None, budget=args.equal_budget, strategy="random")
+                i2v = run_search("item2vec", split, args, groups, trials=None, budget=args.equal_budget,
+                                 strategy="random")
                 show(dataset, i2v, f"(a) random {args.equal_budget:g}s")
             for strategy in args.strategies.split(","):
-                row = run_search("item2vec", split, args, trials=None, budget=i2v["search_s"], strategy=strategy)
+                row = run_search("item2vec", split, args, groups, trials=None, budget=i2v["search_s"], strategy=strategy)
                 show(dataset, row, f"(b) {strategy} {i2v['search_s']:.0f}s")
         if args.als_trials < 1:  # ALS from another run (same seed and split give the same ALS)
             continue

@@ -28,8 +28,8 @@ from .model_io import ModelFileError
 from .scoring import SCORING_RULES
 from .tuning import MODEL_NAMES, output_rows, parse_metric, settable_params
 from .workflows import (
-    DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, load_data, make_split, model_output_path,
-    model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
+    DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, item_groups, load_data, make_split,
+    model_output_path, model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
     run_tune, write_results,
 )
 
@@ -243,7 +243,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     trials = args.trials if args.trials is not None or args.budget is not None else 20
     results = run_tune(split, args.models, trials=trials, seed=args.seed, metric=metric, ks=args.k,
                        spaces=spaces, fixed=fixed, threads=args.threads, progress=progress,
-                       budget=args.budget, strategy=args.strategy)
+                       budget=args.budget, strategy=args.strategy, groups=item_groups(data))
     print(run_header(data, split, args.split, "val"))
     limits = " and ".join(x for x in (f"{trials} trial(s)" if trials is not None else "",
                                       f"{args.budget:g} s" if args.budget is not None else "") if x)

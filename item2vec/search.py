@@ -40,7 +40,7 @@ from .validation import check_int
 
 __all__ = ["Budget", "BudgetExceeded", "STRATEGIES", "halving_rungs", "random_search",
            "successive_halving", "optuna_search", "optuna_available", "run_start", "sample_configs",
-           "neighbours", "NEIGHBOUR_DIMS"]
+           "neighbours", "hill_climb", "NEIGHBOUR_DIMS"]
 
 #: Names accepted by :func:`item2vec.tuning.tune` (``strategy=``).
 STRATEGIES = ("random", "halving", "optuna")
@@ -170,8 +170,9 @@ def run_start(objective: Objective, start: dict[str, Any], *, budget: Budget, ro
     return _run(objective, cfg, epochs, budget, {"config": config, "rung": -1, "epochs": epochs}, rows, on_row)
 
 
-#: Dimensions whose neighbours of the defaults :func:`neighbours` proposes, most influential first (data panel).
-NEIGHBOUR_DIMS = ("window", "ns_exponent", "backward_window", "vector_size", "sample")
+#: Dimensions whose neighbours of the defaults :func:`neighbours` proposes, most influential first (data panel;
+#: ``group_sentences`` only where the data has item groups).
+NEIGHBOUR_DIMS = ("group_sentences", "window", "ns_exponent", "backward_window", "vector_size", "sample")
 
 
 def neighbours(start: Mapping[str, Any], space: Mapping[str, list[Any]],
@@ -191,6 +192,40 @@ def neighbours(start: Mapping[str, Any], space: Mapping[str, list[Any]],
             if 0 <= j < len(values):
                 out.append({**start, k: values[j]})
     return out
+
+
+def _key(cfg: Mapping[str, Any]) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in cfg.items()))
+
+
+def hill_climb(start: Mapping[str, Any], start_score: float, space: Mapping[str, list[Any]],
+               run: Callable[[dict[str, Any]], "dict[str, Any] | None"], metric: str,
+               dims: Iterable[str] = NEIGHBOUR_DIMS) -> dict[str, Any]:
+    """First-improvement coordinate ascent from ``start`` (scored ``start_score``) over :func:`neighbours`.
+
+    The neighbours of the current setting are evaluated in order (``run(cfg)``
+    returns the row, or None to stop: budget spent); the first that scores
+    higher on ``metric`` becomes the current setting and the climb goes on
+    from its neighbours. It ends at a setting none of whose neighbours scores
+    higher (each setting is evaluated once), or when ``run`` returns None.
+    Returns the last current setting.
+    """
+    current, score = dict(start), float(start_score)
+    tried = {_key(current)}
+    while True:
+        for cfg in neighbours(current, space, dims):
+            if _key(cfg) in tried:
+                continue
+            tried.add(_key(cfg))
+            row = run(cfg)
+            if row is None:
+                return current
+            value = row.get(metric, math.nan)
+            if value is not None and np.isfinite(value) and value > score:
+                current, score = cfg, float(value)
+                break  # climb from the better setting
+        else:
+            return current  # no neighbour is better: a local optimum
 
 
 def random_search(configs: Iterable[dict[str, Any]], objective: Objective, *, budget: Budget | None = None,

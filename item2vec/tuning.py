@@ -32,7 +32,7 @@ from .metrics import METRICS, check_ks
 from .model import Item2Vec
 from .params import validate_params
 from .search import STRATEGIES, Budget, BudgetExceeded, halving_rungs, optuna_available, optuna_search
-from .search import neighbours, random_search, run_start, sample_configs, successive_halving
+from .search import hill_climb, random_search, run_start, sample_configs, successive_halving
 from .selection import beats, val_scores
 from .selection import val_subset as _val_subset
 from .splits import Split
@@ -75,6 +75,7 @@ _SPACES: dict[str, dict[str, list[Any]]] = {
         "history_length": [1, 2, 3, 5, 10, 20, None],
         "history_decay": ["auto", None, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
         "backward_window": [None, 0, 1, 2, 3, 5, 10],
+        "group_sentences": [0, 1, 2],  # only searched when base/fixed give item_groups (the data's)
     },
     "als": {
         "factors": [16, 32, 64, 128, 256],
@@ -293,9 +294,12 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         bounds rule) nor under random search (its trials are the budget).
     local_steps : float
         After the defaults row, while less than this share of ``budget`` is
-        spent, their one-step neighbours (:func:`item2vec.search.neighbours`,
-        e.g. the next larger and smaller ``window``) are evaluated at the
-        defaults' epochs (rows with ``rung`` -1 and ``config`` -2, -3, ...);
+        spent, a hill climb from them (:func:`item2vec.search.hill_climb`):
+        one-step neighbours (:func:`item2vec.search.neighbours`, e.g. the next
+        larger and smaller ``window``) evaluated at the defaults' epochs (rows
+        with ``rung`` -1 and ``config`` -2, -3, ...), moving on from the first
+        that scores higher than the setting it came from (so two changes, such
+        as ``group_sentences=1`` and then ``window=40``, can be reached);
         halving gets the rest. 0: none.
     significance : float or None
         With that defaults row: the best trial replaces the defaults only when a
@@ -318,6 +322,11 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
     base = dict(base or {})
     builtin_space = space is None or {k: list(v) for k, v in space.items()} == SEARCH_SPACES.get(model_name)
     space = {k: list(v) for k, v in (SEARCH_SPACES[model_name] if space is None else space).items() if k not in fixed}
+    if model_name == "item2vec" and {**base, **fixed}.get("item_groups") is None and "group_sentences" in space:
+        if not builtin_space and any(space["group_sentences"]):
+            raise ValueError("the search space has group_sentences values > 0, which need item groups: give "
+                             "item_groups in base or fixed (the CLI does for data with genres or attributes)")
+        del space["group_sentences"]  # nothing to search without the data's item groups
     valid = settable_params(model_name)
     bad = [k for k in (*space, *fixed) if k not in valid]
     if bad:
@@ -358,12 +367,16 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
     start_rows: list[dict[str, Any]] = []
     if multi and start_from_defaults and builtin_space:  # multi-fidelity strategies are item2vec's only
         start = {k: v for k, v in {**Item2Vec().get_params(), **base, **fixed}.items() if k in space}
-        run_start(objective, start, budget=clock_budget, rows=start_rows, on_row=on_row)
-        for i, cfg in enumerate(neighbours(start, space) if local_steps else ()):  # up to local_steps of the budget
+        first = run_start(objective, start, budget=clock_budget, rows=start_rows, on_row=on_row)
+
+        def local(cfg: dict[str, Any]) -> dict[str, Any] | None:  # one neighbour, within local_steps of the budget
             if clock_budget.seconds is None or clock_budget.elapsed() >= local_steps * clock_budget.seconds:
-                break
-            if run_start(objective, cfg, budget=clock_budget, rows=start_rows, on_row=on_row, config=-2 - i) is None:
-                break
+                return None
+            return run_start(objective, cfg, budget=clock_budget, rows=start_rows, on_row=on_row,
+                             config=-1 - len(start_rows))
+
+        if first is not None and local_steps:
+            hill_climb(start, first.get(metric, math.nan), space, local, metric)
     if multi:
         rungs = halving_rungs(space["epochs"], eta)
         rest = {k: v for k, v in space.items() if k != "epochs"}
@@ -405,11 +418,13 @@ def output_rows(result: TuneResult, test_scores: Mapping[str, float]) -> list[di
     """Rows of ``item2vec tune --output``: one ``"kind": "best"`` row, then one per trial.
 
     The best row's ``params`` refit the setting with ``Item2Vec(**params)`` (or
-    :func:`make_model`); its ``test_*`` fields are ``test_scores``.
+    :func:`make_model`); its ``test_*`` fields are ``test_scores``. ``item_groups``
+    is data and left out: with ``group_sentences`` > 0, pass it again.
     """
+    best = {k: v for k, v in result.best_params.items() if k != "item_groups"}
     rows = [{"model": result.model, "kind": "best", "val_score": result.best_score, "strategy": result.strategy,
              "search_seconds": result.seconds, **{f"test_{k}": v for k, v in test_scores.items()},
-             "params": result.best_params}]
+             "params": best}]
     for row in result.trials.to_dict("records"):
         rows.append({"model": result.model, "kind": "trial", "trial": row["trial"], "val_score": row.get(result.metric),
                      **{f"val_{k}": v for k, v in row.items() if k not in result.space and k != "trial"},

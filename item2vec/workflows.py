@@ -130,22 +130,42 @@ def make_split(df: pd.DataFrame, kind: str = "leave-last-out", seed: int = 0) ->
     raise CLIError(f"unknown split {kind!r}; choose from {', '.join(SPLITS)}")
 
 
-def model_params(models: Sequence[str], overrides: dict[str, dict[str, Any]] | None = None,
-                 data: Data | None = None) -> dict[str, dict[str, Any]]:
-    """:data:`DEFAULT_MODEL_PARAMS` with ``overrides`` applied, validated (:class:`CLIError`)."""
+def item_groups(data: Data | None) -> dict[Any, list[Any]] | None:
+    """The data's item groups (MovieLens genres; the attribute files of toys/yelp/lastfm), or None.
+
+    Items without a group are left out; ``None`` when no item has one.
+    """
     from .datasets import genre_map
 
+    if data is None or getattr(data, "items", None) is None or "genres" not in data.items:
+        return None
+    groups = {item: list(g) for item, g in genre_map(data.items).items() if len(g)}
+    return groups or None
+
+
+def _uses_groups(params: dict[str, Any]) -> bool:
+    return params.get("hard_negatives") == "group" or bool(params.get("group_sentences"))
+
+
+def model_params(models: Sequence[str], overrides: dict[str, dict[str, Any]] | None = None,
+                 data: Data | None = None) -> dict[str, dict[str, Any]]:
+    """:data:`DEFAULT_MODEL_PARAMS` with ``overrides`` applied, validated (:class:`CLIError`).
+
+    With ``data``, item2vec settings that use item groups (``hard_negatives="group"``,
+    ``group_sentences``) get the data's :func:`item_groups`.
+    """
     out = {}
     for name in models:
         params = {**DEFAULT_MODEL_PARAMS.get(name, {}), **(overrides or {}).get(name, {})}
-        if (name == "item2vec" and params.get("hard_negatives") == "group" and data is not None
-                and data.items is not None and "genres" in data.items):
-            params["item_groups"] = genre_map(data.items)  # genres as look-alike groups, for the whole catalogue:
-            params.setdefault("groups_on_unknown", "ignore")  # films seen only in test targets are not trained
-        if (name == "item2vec" and params.get("hard_negatives") == "group" and data is not None
-                and "item_groups" not in params):
-            raise CLIError("invalid hyperparameter for item2vec: hard_negatives='group' needs item groups, and "
-                           "this data has no genres")
+        if name == "item2vec" and _uses_groups(params) and data is not None and "item_groups" not in params:
+            groups = item_groups(data)
+            if groups is None:
+                used = "hard_negatives='group'" if params.get("hard_negatives") == "group" else \
+                    f"group_sentences={params['group_sentences']!r}"
+                raise CLIError(f"invalid hyperparameter for item2vec: {used} needs item groups, and this data has "
+                               f"none (genres or an attribute file)")
+            params["item_groups"] = groups  # for the whole catalogue: items seen only in
+            params.setdefault("groups_on_unknown", "ignore")  # test targets are not trained
         try:
             check_model_params(name, params)
         except ValueError as e:
@@ -252,20 +272,25 @@ def run_recommend(model: Any, history: Sequence[Any], k: int = 10, titles: dict[
 def run_tune(split: Any, models: Sequence[str], *, trials: int | None = 20, seed: int = 0, metric: str = "ndcg@10",
              ks: Sequence[int] = (10,), spaces: dict[str, dict[str, list[Any]]] | None = None,
              fixed: dict[str, dict[str, Any]] | None = None, threads: int | None = None,
-             progress: bool = True, budget: float | None = None,
-             strategy: str = "auto") -> list[tuple[Any, dict[str, float]]]:
+             progress: bool = True, budget: float | None = None, strategy: str = "auto",
+             groups: dict[Any, Any] | None = None) -> list[tuple[Any, dict[str, float]]]:
     """Tune each model on val, refit its best setting on train+val: ``[(TuneResult, test scores), ...]``.
 
     ``budget`` (seconds) applies to the search of each model; ``trials=None`` means
     as many as the budget allows. ``strategy`` is :func:`item2vec.tuning.tune`'s.
+    ``groups`` (:func:`item_groups`) become item2vec's ``item_groups``, so that its
+    search covers ``group_sentences``.
     """
     from .tuning import test_score, tune
 
     out = []
     for name in models:
         space = {**SEARCH_SPACES.get(name, {}), **(spaces or {}).get(name, {})}
+        base = dict(DEFAULT_MODEL_PARAMS.get(name, {}))
+        if name == "item2vec" and groups is not None:
+            base.update(item_groups=groups, groups_on_unknown="ignore")
         result = tune(name, split, trials=trials, seed=seed, metric=metric, ks=ks, progress=progress,
-                      space=space, fixed=(fixed or {}).get(name, {}), base=DEFAULT_MODEL_PARAMS.get(name, {}),
+                      space=space, fixed=(fixed or {}).get(name, {}), base=base,
                       n_threads=threads, budget=budget, strategy=strategy)
         scores = test_score(name, result.best_params, split, ks=sorted(set(ks) | {parse_metric(metric)[1]}),
                             seed=seed, n_threads=threads)

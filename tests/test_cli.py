@@ -114,7 +114,11 @@ def test_evaluate_custom_file(capsys, tmp_path):
     code, out, err = run(capsys, "evaluate", "--data", str(path), "--user-col", "uid", "--item-col", "sku",
                          "--time-col", "ts", "--models", "pop,item2vec", "--set", "item2vec.hard_negatives=group", "-q")
     assert_usage_error(code, out, err)
-    assert "needs item groups" in err and "no genres" in err and "fit_seconds" not in out
+    assert "hard_negatives='group' needs item groups" in err and "has none" in err and "fit_seconds" not in out
+    code, out, err = run(capsys, "evaluate", "--data", str(path), "--user-col", "uid", "--item-col", "sku",
+                         "--time-col", "ts", "--models", "item2vec", "--set", "item2vec.group_sentences=1", "-q")
+    assert_usage_error(code, out, err)
+    assert "group_sentences=1 needs item groups" in err and "fit_seconds" not in out
 
 
 # ---------------------------------------------------------------------------- train / similar / recommend

@@ -394,3 +394,83 @@ def test_val_scores_match_evaluate_and_give_the_metric_per_user(split):
     ref = evaluate(PopularityRecommender(), split, ks=(10,), stage="val")
     assert {k: v for k, v in scores.items() if "seconds" not in k} == {k: v for k, v in ref.items() if "seconds" not in k}
     assert per_user.size == ref["n_users"] and math.isclose(per_user.mean(), ref["ndcg@10"])
+
+
+def test_group_sentences_are_searched_only_with_the_datas_item_groups(split, monkeypatch):
+    real = tuning.make_model
+    monkeypatch.setattr(tuning, "make_model",
+                        lambda name, params=None, **kw: real(name, {**(params or {}), "epochs": 1, "vector_size": 8}, **kw))
+    items = sorted(split.train["item"].unique())
+    groups = {item: [f"g{i % 4}"] for i, item in enumerate(items)}
+    base = {"item_groups": groups, "groups_on_unknown": "ignore"}
+    kw = dict(trials=2, strategy="halving", fixed={"n_threads": 1}, budget=600, local_steps=0.99)
+    res = tuning.tune("item2vec", split, base=base, **kw)
+    assert res.space["group_sentences"] == [0, 1, 2]
+    local = res.trials[res.trials["rung"] == -1]
+    assert local.iloc[0]["group_sentences"] == 0 and local.iloc[1]["group_sentences"] == 1  # the first neighbour
+    rows = tuning.output_rows(res, {"recall@10": 0.1})
+    assert "item_groups" not in rows[0]["params"] and "group_sentences" in rows[0]["params"]
+    plain = tuning.tune("item2vec", split, **kw)
+    assert "group_sentences" not in plain.space and "group_sentences" not in plain.trials
+    with pytest.raises(ValueError, match="group_sentences values > 0, which need item groups"):
+        tuning.tune("item2vec", split, trials=1, space={"group_sentences": [0, 1]})
+    assert "group_sentences" not in tuning.tune("item2vec", split, trials=1, fixed={"n_threads": 1, "epochs": 1},
+                                                space={"group_sentences": [0], "window": [2]}).space
+
+
+def test_cli_tune_gives_the_search_the_datas_genres(tmp_path, monkeypatch):
+    from item2vec import workflows
+
+    seen = {}
+
+    def fake_tune(name, split, **kw):
+        seen[name] = kw["base"]
+        raise SystemExit(0)
+
+    monkeypatch.setattr(tuning, "tune", fake_tune)
+    data = workflows.load_data("synthetic", None, synthetic_users=60, synthetic_items=30, progress=False)
+    split = workflows.make_split(data.interactions)
+    groups = workflows.item_groups(data)
+    with pytest.raises(SystemExit):
+        workflows.run_tune(split, ["item2vec"], trials=1, groups=groups)
+    assert seen["item2vec"]["item_groups"] is groups and seen["item2vec"]["groups_on_unknown"] == "ignore"
+
+
+def test_item_groups_of_the_data_leave_out_items_without_a_group():
+    import pandas as pd
+
+    from item2vec import workflows
+
+    class D:  # what load_data returns, reduced to its items table
+        def __init__(self, items):
+            self.items = items
+
+    items = pd.DataFrame({"item": [1, 2, 3], "genres": [["a", "b"], [], ["a"]]})
+    assert workflows.item_groups(D(items)) == {1: ["a", "b"], 3: ["a"]}
+    assert workflows.item_groups(D(items.assign(genres=[[], [], []]))) is None  # diginetica: no attributes
+    assert workflows.item_groups(D(None)) is None and workflows.item_groups(None) is None
+
+
+def test_hill_climb_moves_to_the_first_better_neighbour_until_none_is_better():
+    from item2vec.search import hill_climb
+
+    space = {"window": [5, 10, 20, 40], "sample": [0, 1e-3, 1e-2], "epochs": [50]}
+    score = {5: 0.0, 10: 1.0, 20: 2.0, 40: 1.5}
+    seen = []
+
+    def run(cfg):
+        seen.append((cfg["window"], cfg["sample"]))
+        return {"ndcg@10": score[cfg["window"]] + (cfg["sample"] == 1e-2)}
+
+    end = hill_climb({"window": 5, "sample": 0, "epochs": 50}, 0.0, space, run, "ndcg@10", dims=("window", "sample"))
+    # 5 -> 10 (better) -> 20 (better; 5 already tried) -> 40 worse, 10 tried, sample 1e-3 same -> stop
+    assert seen == [(10, 0), (20, 0), (40, 0), (20, 1e-3)]
+    assert end == {"window": 20, "sample": 0, "epochs": 50}
+    seen.clear()
+    space["sample"] = [0, 1e-2]
+    end = hill_climb({"window": 5, "sample": 0, "epochs": 50}, 0.0, space, run, "ndcg@10", dims=("window", "sample"))
+    assert end == {"window": 20, "sample": 1e-2, "epochs": 50}  # a second dimension after the first
+    seen.clear()
+    calls = iter([{"ndcg@10": 5.0}, None])
+    assert hill_climb({"window": 5, "sample": 0, "epochs": 50}, 0.0, space, lambda cfg: next(calls), "ndcg@10",
+                      dims=("window",)) == {"window": 10, "sample": 0, "epochs": 50}  # stopped by the budget
