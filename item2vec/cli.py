@@ -29,8 +29,8 @@ from .scoring import SCORING_RULES
 from .tuning import MODEL_NAMES, output_rows, parse_metric, settable_params
 from .workflows import (
     DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, item_groups, load_data, make_split,
-    model_output_path, model_params, params_text, render_table, run_evaluate, run_header, run_recommend, run_similar, run_train,
-    run_tune, write_results,
+    model_output_path, model_params, params_text, render_table, run_evaluate, run_header, run_recommend,
+    run_similar, run_train, run_tune, write_results,
 )
 
 __all__ = [

@@ -259,10 +259,9 @@ LEGACY_PARAMS: dict[str, tuple[Any, str]] = {
     "groups_on_unknown": ("raise", "on_unknown"), "mine_every": (5, "every"), "mine_k": (20, "k"),
     "cooccurrence_threshold": (0, "cooccurrence_threshold"), "mine_pool": (1024, "pool"),
 }
-_GROUP_ONLY = {"item_groups", "groups_on_unknown"}
-#: Not deprecated: data about the items that ``Item2Vec(group_sentences=...)`` uses too
+#: Not deprecated: the items' data, which ``Item2Vec(group_sentences=...)`` uses too
 #: (:mod:`item2vec.group_sentences`); they still configure ``"group"``.
-_ITEM_DATA = _GROUP_ONLY
+_GROUP_ONLY = {"item_groups", "groups_on_unknown"}
 _MINED_ONLY = {"mine_every", "mine_k", "cooccurrence_threshold", "mine_pool"}
 
 
@@ -279,7 +278,7 @@ def as_strategy(hard_negatives: Any, legacy: Mapping[str, Any] | None = None) ->
     """
     legacy = dict(legacy or {})
     changed = sorted(k for k, v in legacy.items()
-                     if k in LEGACY_PARAMS and k not in _ITEM_DATA and not is_default(v, LEGACY_PARAMS[k][0]))
+                     if k in LEGACY_PARAMS and k not in _GROUP_ONLY and not is_default(v, LEGACY_PARAMS[k][0]))
     if hard_negatives is None:
         return None
     if isinstance(hard_negatives, (GroupNegatives, MinedNegatives)):
