@@ -15,8 +15,8 @@ the last, full ranking). Every search fits on train and is scored on val by
 ``--headline SECONDS`` instead runs what ``item2vec tune --budget SECONDS`` runs on each
 data set (item2vec with the default strategy, then ALS with ``--als-trials``) and
 prints test recall@10 of both and their ratio. That default: the library defaults at
-full epochs, their one-step neighbours for up to half the budget, successive halving
-for the rest; the best trial replaces the defaults only if it beats them in a paired
+full epochs, a hill climb over one-step neighbours from them for up to half the budget
+(``item2vec.search.hill_climb``), successive halving for the rest; the best trial replaces the defaults only if it beats them in a paired
 bootstrap over the validation users (``tune(significance=0.05)``). As ``item2vec tune``
 does, item2vec gets the data's item groups (MovieLens genres, the attribute files of
 toys/yelp/lastfm), so that ``group_sentences`` is searched (``--no-groups``: not).
