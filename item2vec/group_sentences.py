@@ -16,7 +16,7 @@ add nothing. ``partial_fit`` trains on its new data only (no group sentences).
 
 It is a per-data-set choice, not a default: fine-grained groups help a little
 (LastFM tags: +7 % recall@10 at window 40; Amazon categories and brand: none),
-coarse ones hurt (Yelp categories and city, MovieLens genres: −3 to −5 %);
+coarse ones hurt or do nothing (Yelp categories and city −6 %, MovieLens genres −3 % to ±0);
 measured with ``benchmarks/panel.py --configs`` (README, Results). ``item2vec tune``
 searches it when the data has item groups.
 """

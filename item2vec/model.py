@@ -135,8 +135,9 @@ class Item2Vec(HyperParameters, FittedStateMixin, PersistenceMixin, IndexMixin, 
         Each group of ``item_groups`` adds this many shuffled sentences of its
         members to every epoch's corpus (:mod:`item2vec.group_sentences`), so
         items that share a group get alike. Off by default: +7 % recall@10 with
-        LastFM tags (at window 40), none with Amazon categories/brand, −3 to −5 %
-        with Yelp categories/city and MovieLens genres (README, Results);
+        LastFM tags (at window 40), none with Amazon categories/brand or
+        ml-latest-small genres, −3 to −6 % with ml-100k genres and Yelp
+        categories/city (README, Results);
         ``item2vec tune`` searches it where the data has groups.
     hard_negative_ratio, hard_negative_start, mine_every, mine_k, cooccurrence_threshold, mine_pool
         Deprecated: the settings of the string forms ``"group"`` / ``"mined"``
