@@ -236,11 +236,12 @@ def other_models(configs: dict[str, dict[str, Any]], quick: bool, groups: dict |
     from item2vec import Item2Vec
     from item2vec.baselines import PopularityRecommender
     from item2vec.transition import TransitionRecommender
+    from item2vec.workflows import uses_groups
 
     models: dict[str, Any] = {"pop": PopularityRecommender(), "transition": TransitionRecommender()}
     for name, params in configs.items():
         p = {"random_state": 0, "n_threads": 1, "verbose": False, **({"epochs": 2} if quick else {}), **params}
-        if (p.get("hard_negatives") == "group" or p.get("group_sentences")) and "item_groups" not in p:
+        if uses_groups(p) and "item_groups" not in p:
             if not groups:
                 continue  # no groups for this data set (diginetica, --quick)
             p.update(item_groups=groups, groups_on_unknown="ignore")

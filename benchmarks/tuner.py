@@ -42,7 +42,7 @@ import pandas as pd
 
 from item2vec.splits import leave_last_out
 from item2vec.tuning import test_score, tune
-from item2vec.workflows import DEFAULT_MODEL_PARAMS
+from item2vec.workflows import tune_base
 
 UNIT = ""  # "cpu" with --cpu-clock
 
@@ -61,9 +61,7 @@ def load(name: str) -> tuple[pd.DataFrame, dict | None]:
 
 def run_search(name: str, split, args, groups: dict | None = None, **kw) -> dict:
     clock = time.process_time if args.cpu_clock else time.monotonic
-    base = dict(DEFAULT_MODEL_PARAMS.get(name, {}))
-    if name == "item2vec" and groups is not None and not args.no_groups:  # as item2vec tune does (run_tune)
-        base.update(item_groups=groups, groups_on_unknown="ignore")
+    base = tune_base(name, None if args.no_groups else groups)  # what item2vec tune gives the search (run_tune)
     res = tune(name, split, seed=args.seed, metric=args.metric, ks=(10,), n_threads=args.threads,
                base=base, progress=args.progress, clock=clock, **kw)
     seconds = res.seconds  # in the budget's clock: wall, or this process's CPU seconds

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from .hard_negatives import encode_groups
-from .sequences import Sequences, stable_group_order
+from .hard_negatives import csr_by_key, encode_groups
+from .sequences import Sequences
+from .shards import needs_memory
 
 __all__ = ["SENTENCE_LENGTH", "group_corpus", "with_group_sentences"]
 
@@ -48,8 +49,7 @@ def group_corpus(seqs: Sequences, item_groups: Any, copies: int, seed: int,
     see :func:`item2vec.hard_negatives.encode_groups` (``on_unknown``).
     """
     idx, gcodes, n_groups = encode_groups(seqs.vocab, item_groups, on_unknown)
-    order, ptr = stable_group_order(gcodes.astype(np.int64), n_groups, idx, True)
-    members = idx[order].astype(np.int32)
+    ptr, members = csr_by_key(gcodes.astype(np.int64), idx.astype(np.int32), n_groups)
     rng = np.random.default_rng([_STREAM, int(seed)])
     pieces: list[np.ndarray] = []
     for _ in range(int(copies)):
@@ -81,8 +81,7 @@ def with_group_sentences(seqs: Sequences, item_groups: Any, copies: int, seed: i
         raise ValueError(f"group_sentences={copies!r} needs item_groups (a mapping item -> group or list of "
                          f"groups); set item_groups=... or group_sentences=0")
     if not isinstance(seqs, Sequences):
-        raise ValueError("group_sentences needs the corpus in memory; training from a prepared folder supports "
-                         "group_sentences=0 (or load it with open_prepared(path).to_sequences())")
+        raise needs_memory("group_sentences", "group_sentences=0")
     items, offsets = group_corpus(seqs, item_groups, copies, seed, on_unknown)
     users = None if seqs.users is None else np.concatenate(
         [np.asarray(seqs.users, dtype=object), np.full(offsets.size - 1, None, dtype=object)])

@@ -47,7 +47,7 @@ from .vocab import Vocabulary
 
 __all__ = ["GroupNegatives", "MinedNegatives", "as_strategy", "strategy_to_json", "strategy_from_json",
            "group_candidates", "mining_pool", "mine_neighbors", "cooccurrence_counts", "mined_candidates",
-           "groups_to_frame", "encode_groups", "LEGACY_PARAMS"]
+           "groups_to_frame", "encode_groups", "csr_by_key", "LEGACY_PARAMS"]
 
 #: ``provider(epoch, item_vectors)``: this epoch's candidates, or None for plain negatives.
 Provider = Callable[[int, np.ndarray], Union[HardNegatives, None]]
@@ -84,7 +84,8 @@ def groups_to_frame(item_groups: Any) -> pd.DataFrame:
     return long.drop_duplicates()
 
 
-def _csr(keys: np.ndarray, values: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+def csr_by_key(keys: np.ndarray, values: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(ptr, values sorted by key, then value)``: key ``k`` owns ``values[ptr[k]:ptr[k + 1]]`` (``keys`` int64 in ``[0, n_keys)``)."""
     order, ptr = stable_group_order(keys, n_keys, values, True)
     return ptr, values[order]
 
@@ -122,8 +123,8 @@ def group_candidates(vocab: Vocabulary, item_groups: Any, ns_exponent: float, ra
     Unknown items: as :func:`encode_groups` (``on_unknown``).
     """
     idx, gcodes, n_groups = encode_groups(vocab, item_groups, on_unknown)
-    item_ptr, item_groups_arr = _csr(idx.astype(np.int64), gcodes.astype(np.int32), len(vocab))
-    group_ptr, members = _csr(gcodes.astype(np.int64), idx.astype(np.int32), n_groups)
+    item_ptr, item_groups_arr = csr_by_key(idx, gcodes, len(vocab))  # encode_groups: int64 items, int32 groups
+    group_ptr, members = csr_by_key(gcodes.astype(np.int64), idx.astype(np.int32), n_groups)
     weights = np.exp(ns_exponent * np.log(vocab.counts[members].astype(np.float64)))
     return HardNegatives(item_ptr, item_groups_arr, group_ptr, members, np.cumsum(weights), float(ratio))
 

@@ -32,7 +32,7 @@ from ._kernels import Corpus, corpus_blocks
 from .vocab import Vocabulary
 
 __all__ = ["FORMAT_VERSION", "MANIFEST", "PreparedFolderError", "ShardedSequences", "open_prepared",
-           "is_prepared", "file_sha256", "split_for_fit", "write_prepared"]
+           "is_prepared", "file_sha256", "split_for_fit", "write_prepared", "needs_memory"]
 
 #: Version of the prepared-folder layout (manifest ``format_version``).
 FORMAT_VERSION = 1
@@ -337,6 +337,12 @@ class _Cursor:
         return np.concatenate(out) if out else np.zeros(0, np.int32)
 
 
+def needs_memory(setting: str, off: str) -> ValueError:
+    """The error for a fit ``setting`` that needs the whole corpus in memory, given a prepared folder (``off``: what works)."""
+    return ValueError(f"{setting} needs the corpus in memory; training from a prepared folder supports {off} "
+                      f"(or load it with open_prepared(path).to_sequences())")
+
+
 def split_for_fit(seqs: Any, history_decay: object, seed: int, hard_negatives: Any = None) -> tuple[Any, Any]:
     """``holdout.training_split`` for in-memory or sharded sequences (the same sequences and items withheld)."""
     from . import holdout
@@ -344,8 +350,7 @@ def split_for_fit(seqs: Any, history_decay: object, seed: int, hard_negatives: A
     if not isinstance(seqs, ShardedSequences):
         return holdout.training_split(seqs, history_decay, seed)
     if hard_negatives is not None:
-        raise ValueError(f"hard_negatives={hard_negatives!r} needs the corpus in memory; training from a prepared "
-                         f"folder supports hard_negatives=None (or load it with open_prepared(path).to_sequences())")
+        raise needs_memory(f"hard_negatives={hard_negatives!r}", "hard_negatives=None")
     if history_decay != "auto":
         return seqs, None
     picked = holdout.held_sequences(seqs.lengths, seqs.n_tokens, holdout.holdout_seed(seed))

@@ -143,8 +143,19 @@ def item_groups(data: Data | None) -> dict[Any, list[Any]] | None:
     return groups or None
 
 
-def _uses_groups(params: dict[str, Any]) -> bool:
+def uses_groups(params: dict[str, Any]) -> bool:
+    """Whether item2vec ``params`` need item groups (``hard_negatives="group"`` or ``group_sentences`` > 0)."""
     return params.get("hard_negatives") == "group" or bool(params.get("group_sentences"))
+
+
+def tune_base(name: str, groups: dict[Any, Any] | None = None) -> dict[str, Any]:
+    """What :func:`run_tune` gives ``tune`` as ``base``: :data:`DEFAULT_MODEL_PARAMS`, and for item2vec
+    the data's :func:`item_groups` (whole catalogue: ``groups_on_unknown="ignore"``), so that the
+    search covers ``group_sentences``."""
+    base = dict(DEFAULT_MODEL_PARAMS.get(name, {}))
+    if name == "item2vec" and groups is not None:
+        base.update(item_groups=groups, groups_on_unknown="ignore")
+    return base
 
 
 def model_params(models: Sequence[str], overrides: dict[str, dict[str, Any]] | None = None,
@@ -157,7 +168,7 @@ def model_params(models: Sequence[str], overrides: dict[str, dict[str, Any]] | N
     out = {}
     for name in models:
         params = {**DEFAULT_MODEL_PARAMS.get(name, {}), **(overrides or {}).get(name, {})}
-        if name == "item2vec" and _uses_groups(params) and data is not None and "item_groups" not in params:
+        if name == "item2vec" and uses_groups(params) and data is not None and "item_groups" not in params:
             groups = item_groups(data)
             if groups is None:
                 used = "hard_negatives='group'" if params.get("hard_negatives") == "group" else \
@@ -278,19 +289,15 @@ def run_tune(split: Any, models: Sequence[str], *, trials: int | None = 20, seed
 
     ``budget`` (seconds) applies to the search of each model; ``trials=None`` means
     as many as the budget allows. ``strategy`` is :func:`item2vec.tuning.tune`'s.
-    ``groups`` (:func:`item_groups`) become item2vec's ``item_groups``, so that its
-    search covers ``group_sentences``.
+    ``groups`` (:func:`item_groups`): see :func:`tune_base`.
     """
     from .tuning import test_score, tune
 
     out = []
     for name in models:
         space = {**SEARCH_SPACES.get(name, {}), **(spaces or {}).get(name, {})}
-        base = dict(DEFAULT_MODEL_PARAMS.get(name, {}))
-        if name == "item2vec" and groups is not None:
-            base.update(item_groups=groups, groups_on_unknown="ignore")
         result = tune(name, split, trials=trials, seed=seed, metric=metric, ks=ks, progress=progress,
-                      space=space, fixed=(fixed or {}).get(name, {}), base=base,
+                      space=space, fixed=(fixed or {}).get(name, {}), base=tune_base(name, groups),
                       n_threads=threads, budget=budget, strategy=strategy)
         scores = test_score(name, result.best_params, split, ks=sorted(set(ks) | {parse_metric(metric)[1]}),
                             seed=seed, n_threads=threads)
