@@ -17,7 +17,8 @@ data set (item2vec with the default strategy, then ALS with ``--als-trials``) an
 prints test recall@10 of both and their ratio. That default: the library defaults at
 full epochs, a hill climb over one-step neighbours from them for up to half the budget
 (``item2vec.search.hill_climb``), successive halving for the rest; the best trial replaces the defaults only if it beats them in a paired
-bootstrap over the validation users (``tune(significance=0.05)``). As ``item2vec tune``
+bootstrap over the validation users (``tune(significance=0.05)``) and again when both are refitted with a fresh seed
+(``tune(confirm=True)``). As ``item2vec tune``
 does, item2vec gets the data's item groups (MovieLens genres, the attribute files of
 toys/yelp/lastfm), so that ``group_sentences`` is searched (``--no-groups``: not).
 
@@ -72,6 +73,8 @@ def run_search(name: str, split, args, groups: dict | None = None, **kw) -> dict
     first = res.trials.iloc[0] if len(res.trials) else None
     kept = first is not None and first.get("rung") == -1 and all(first[k] == v for k, v in shown.items())
     picked = "defaults" if kept else "a trial"
+    if res.confirmation:  # the fresh-seed refits of the pick and the defaults (tune(confirm=True))
+        picked += f"; refits: {res.confirmation['note']}"
     if fitted and fitted[-1].window == "auto":
         picked += f", refit kept window {fitted[-1].window_}"
     return {"model": name, "strategy": res.strategy, "evals": res.n_trials, "search_s": seconds,

@@ -11,22 +11,24 @@ mistakes into one line on stderr (``item2vec: error: ...``) and an exit code:
 from __future__ import annotations
 
 import argparse
-import ast
 import math
 import sys
 import time
 import warnings
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
 from . import __version__
+from .cli_args import dataset_type, ks_type, models_type, positive_float, positive_int
+from .cli_args import parse_settings, parse_space, parse_value
 from .cli_model import add_train_options, cmd_recommend, cmd_similar, cmd_warmup, save_trained, warm_for_timing
 from .cli_prepare import register as register_prepare
 from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError
 from .model_io import ModelFileError
+from .registry import MODEL_NAMES, parse_metric
 from .scoring import SCORING_RULES
-from .tuning import MODEL_NAMES, output_rows, parse_metric, settable_params
+from .tuning import output_rows
 from .workflows import (
     DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, item_groups, load_data, make_split,
     model_output_path, model_params, params_text, render_table, run_evaluate, run_header, run_recommend,
@@ -49,112 +51,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CLIError(f"{message} (see '{self.prog} --help')", 2)
-
-
-# ============================================================================ argument values
-def parse_value(text: str) -> Any:
-    """A ``--set`` value: a Python literal (``None``, ``3``, ``-0.5``, ``'a'``), else the string."""
-    s = text.strip()
-    lowered = {"none": None, "null": None, "true": True, "false": False}
-    if s.lower() in lowered:
-        return lowered[s.lower()]
-    try:
-        return ast.literal_eval(s)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return s
-
-
-def _split_key(item: str, option: str, default_model: str | None) -> tuple[str, str, str]:
-    key, sep, value = item.partition("=")
-    key = key.strip()
-    form = "PARAM=VALUE or MODEL.PARAM=VALUE" if default_model else "MODEL.PARAM=VALUE"
-    if not sep or not key:
-        raise CLIError(f"{option} expects {form}, got {item!r}")
-    model, dot, param = key.rpartition(".")
-    if not dot:
-        if default_model is None:
-            raise CLIError(f"{option} expects {form} (e.g. item2vec.window=3), got {item!r}")
-        model = default_model
-    if model not in MODEL_NAMES:
-        raise CLIError(f"{option} {item!r}: unknown model {model!r}; models: {', '.join(MODEL_NAMES)}")
-    valid = settable_params(model)
-    if param not in valid:
-        raise CLIError(f"{option} {item!r}: unknown parameter {param!r} for {model}; "
-                       f"valid parameters: {', '.join(valid) or '(none)'}")
-    return model, param, value
-
-
-def parse_settings(items: Sequence[str] | None, models: Sequence[str], option: str = "--set",
-                   default_model: str | None = None) -> dict[str, dict[str, Any]]:
-    """``["item2vec.window=3", ...]`` -> ``{"item2vec": {"window": 3}}`` (validated names)."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in items or ():
-        model, param, value = _split_key(item, option, default_model)
-        if model in models:  # settings of known but unselected models are ignored
-            out.setdefault(model, {})[param] = parse_value(value)
-    return out
-
-
-def parse_space(items: Sequence[str] | None, models: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
-    """``["item2vec.window=1,2,3"]`` -> ``{"item2vec": {"window": [1, 2, 3]}}``."""
-    out: dict[str, dict[str, list[Any]]] = {}
-    for item in items or ():
-        model, param, value = _split_key(item, "--space", None)
-        values = [parse_value(v) for v in value.split(",") if v.strip()]
-        if not values:
-            raise CLIError(f"--space {item!r} gives no values; use MODEL.PARAM=V1,V2,...")
-        if model in models:  # dimensions of known but unselected models are ignored
-            out.setdefault(model, {})[param] = values
-    return out
-
-
-def _ks_type(text: str) -> tuple[int, ...]:
-    try:
-        ks = sorted({int(t) for t in text.split(",") if t.strip()})
-    except ValueError:
-        ks = []
-    if not ks or ks[0] < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas (e.g. 10,20), got {text!r}")
-    return tuple(ks)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _models_type(text: str) -> list[str]:
-    names = [t.strip().lower() for t in text.split(",") if t.strip()]
-    bad = [n for n in names if n not in MODEL_NAMES]
-    if not names or bad:
-        raise argparse.ArgumentTypeError(
-            f"unknown model(s) {', '.join(map(repr, bad)) or repr(text)}; choose from {', '.join(MODEL_NAMES)}")
-    return list(dict.fromkeys(names))
-
-
-def _dataset_type(text: str) -> str:
-    key = text.strip()
-    for name in DATASET_NAMES:
-        if key.lower() == name:
-            return name
-    if key in ("ml-10M100K",):
-        return "ml-10m"
-    raise argparse.ArgumentTypeError(f"unknown data set {text!r}; choose from {', '.join(DATASET_NAMES)}")
 
 
 # ============================================================================ commands
@@ -270,6 +166,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
                                              for r in top.to_dict("records")]})
             print(f"\ntop trials of {result.model} (val {metric}):")
             print(render_table(shown, column_decimals={"fit s": 2}))
+        if result.confirmation:  # the pick and the defaults refitted with a fresh seed
+            print(f"{result.model} refits with seed {result.confirmation['seed']}: {result.confirmation['note']}")
     if args.output:
         config = {"command": "tune", "version": __version__, "dataset": data.name, "data": args.data,
                   "split": args.split, "metric": metric, "ks": list(args.k), "trials": trials,
@@ -284,7 +182,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def _add_data_options(p: argparse.ArgumentParser, default_hint: str) -> None:
     g = p.add_argument_group("data")
     src = g.add_mutually_exclusive_group()
-    src.add_argument("--dataset", type=_dataset_type, default=None, metavar="NAME",
+    src.add_argument("--dataset", type=dataset_type, default=None, metavar="NAME",
                      help=f"{', '.join(DATASET_NAMES)} ({default_hint})")
     src.add_argument("--data", metavar="FILE", help="interaction log (.csv, .tsv or .parquet) instead of --dataset")
     g.add_argument("--data-dir", metavar="DIR", help="folder holding MovieLens folders (ml-100k/, ...); "
@@ -295,15 +193,15 @@ def _add_data_options(p: argparse.ArgumentParser, default_hint: str) -> None:
     g.add_argument("--item-col", default="item", help="item column of --data (default: item)")
     g.add_argument("--time-col", default="timestamp",
                    help="time column of --data (default: timestamp, used if present; 'none' for file order)")
-    g.add_argument("--synthetic-users", type=_positive_int, default=1000, metavar="N",
+    g.add_argument("--synthetic-users", type=positive_int, default=1000, metavar="N",
                    help="users of --dataset synthetic (default: 1000)")
-    g.add_argument("--synthetic-items", type=_positive_int, default=500, metavar="N",
+    g.add_argument("--synthetic-items", type=positive_int, default=500, metavar="N",
                    help="items of --dataset synthetic (default: 500)")
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of models, splits and synthetic data (default: 0)")
-    p.add_argument("--threads", type=_positive_int, default=None, metavar="N", help="threads per model (default: all)")
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N", help="threads per model (default: all)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
 
@@ -319,9 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Load data, split it, fit every model on the training part and score "
                                    "its top-k lists (recall, NDCG, hit rate, MRR, coverage).")
     _add_data_options(p, "default: ml-100k")
-    p.add_argument("--models", type=_models_type, default=["item2vec", "als", "pop"],
+    p.add_argument("--models", type=models_type, default=["item2vec", "als", "pop"],
                    help=f"{models_help} (default: item2vec,als,pop)")
-    p.add_argument("--k", type=_ks_type, default=(10, 20), help="cut-offs, e.g. 10,20 (default: 10,20)")
+    p.add_argument("--k", type=ks_type, default=(10, 20), help="cut-offs, e.g. 10,20 (default: 10,20)")
     p.add_argument("--split", choices=SPLITS, default="leave-last-out", help="protocol (default: leave-last-out)")
     p.add_argument("--stage", choices=("val", "test"), default="test",
                    help="test: fit on train+val, score test targets (default); val: fit on train, score val")
@@ -348,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", "-m", required=True, metavar="MODEL.npz", help="model file written by 'train'")
         if name == "similar":
             p.add_argument("items", nargs="+", metavar="ITEM", help="item id(s)")
-            p.add_argument("--min-count", type=_positive_int, default=5,
+            p.add_argument("--min-count", type=positive_int, default=5,
                            help="only items with at least this many training events are shown (default: 5; "
                                 "1 shows all, including items seen once or twice)")
         else:
@@ -356,13 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--ignore-unknown", action="store_true", help="drop history items the model does not know")
             p.add_argument("--scoring", choices=SCORING_RULES, default=None,
                            help="scoring rule (default: the model's)")
-        p.add_argument("--k", type=_positive_int, default=10, help="number of items (default: 10)")
-        p.add_argument("--dataset", type=_dataset_type, default=None, metavar="NAME",
+        p.add_argument("--k", type=positive_int, default=10, help="number of items (default: 10)")
+        p.add_argument("--dataset", type=dataset_type, default=None, metavar="NAME",
                        help="data set whose item titles to show")
         p.add_argument("--data-dir", metavar="DIR", help="folder holding MovieLens folders")
         p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-        p.add_argument("--synthetic-users", type=_positive_int, default=1000, help=argparse.SUPPRESS)
-        p.add_argument("--synthetic-items", type=_positive_int, default=500, help=argparse.SUPPRESS)
+        p.add_argument("--synthetic-users", type=positive_int, default=1000, help=argparse.SUPPRESS)
+        p.add_argument("--synthetic-items", type=positive_int, default=500, help=argparse.SUPPRESS)
         p.set_defaults(func=cmd_similar if name == "similar" else cmd_recommend)
 
     p = sub.add_parser("warmup", help="compile the numba kernels now (once per install), not in the first fit",
@@ -375,18 +273,21 @@ def build_parser() -> argparse.ArgumentParser:
                                    "setting of each model is refit on train+val and scored on test. Without "
                                    "--budget: random search of --trials settings. With --budget: successive "
                                    "halving on epochs for item2vec (many settings with few epochs, the best "
-                                   "third continued with 3x the epochs), random search for the other models.")
+                                   "third continued with 3x the epochs), random search for the other models. "
+                                   "item2vec starts from the library defaults; a better trial replaces them only if "
+                                   "it wins a bootstrap over the validation users and again when both are refitted "
+                                   "with a fresh seed.")
     _add_data_options(p, "default: ml-100k")
-    p.add_argument("--models", type=_models_type, default=["item2vec", "als"],
+    p.add_argument("--models", type=models_type, default=["item2vec", "als"],
                    help=f"{models_help} (default: item2vec,als)")
-    p.add_argument("--trials", type=_positive_int, default=None,
+    p.add_argument("--trials", type=positive_int, default=None,
                    help="settings tried per model (halving: per first rung; default: 20, or unlimited with --budget)")
-    p.add_argument("--budget", type=_positive_float, default=None, metavar="SECONDS",
+    p.add_argument("--budget", type=positive_float, default=None, metavar="SECONDS",
                    help="wall-clock seconds for the search of each model (the final refit is extra)")
     p.add_argument("--strategy", choices=("auto", "random", "halving", "optuna"), default="auto",
                    help="auto (default): halving for item2vec with --budget, else random; optuna needs "
                         "pip install optuna (without it: halving, with a warning)")
-    p.add_argument("--k", type=_ks_type, default=(10,), help="cut-offs reported (default: 10)")
+    p.add_argument("--k", type=ks_type, default=(10,), help="cut-offs reported (default: 10)")
     p.add_argument("--metric", default=None, help="validation metric to maximise, NAME@K (default: ndcg@<first k>)")
     p.add_argument("--split", choices=SPLITS, default="leave-last-out", help=argparse.SUPPRESS)
     p.add_argument("--space", action="append", metavar="MODEL.PARAM=V1,V2,...",

@@ -12,21 +12,12 @@ import sys
 import time
 from typing import Any, Callable
 
+from .cli_args import positive_int
 from .workflows import CLIError
 
 __all__ = ["register", "cmd_prepare", "cmd_train_sequences"]
 
 PROG = "item2vec"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
 
 
 def register(sub: Any) -> None:
@@ -46,11 +37,11 @@ def register(sub: Any) -> None:
                    help="time column (default: timestamp, used if present; 'none' for the log's order)")
     p.add_argument("--session-gap", default=None, metavar="S",
                    help="split sessions at gaps longer than S seconds (or a duration such as 30min)")
-    p.add_argument("--min-item-count", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--min-item-count", type=positive_int, default=1, metavar="N",
                    help="drop items seen fewer than N times in the log (default: 1)")
-    p.add_argument("--min-length", type=_positive_int, default=2, metavar="N",
+    p.add_argument("--min-length", type=positive_int, default=2, metavar="N",
                    help="drop sequences shorter than N items after that (default: 2)")
-    p.add_argument("--shard-tokens", type=_positive_int, default=1 << 22, metavar="N",
+    p.add_argument("--shard-tokens", type=positive_int, default=1 << 22, metavar="N",
                    help="about N tokens per shard (default: 4194304)")
     p.add_argument("--overwrite", action="store_true", help="replace DIR (only once the new folder is complete)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")

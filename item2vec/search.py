@@ -59,10 +59,13 @@ class Budget:
 
     ``clock`` is any function returning seconds (default :func:`time.monotonic`);
     tests pass a fake one. The budget starts when the object is created.
+    ``reserve``, if given, is asked afresh each time for seconds to keep back from
+    the end (see :meth:`keeping`).
     """
 
     seconds: float | None = None
     clock: Callable[[], float] = time.monotonic
+    reserve: Callable[[], float] | None = None
     start: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -74,10 +77,24 @@ class Budget:
         return self.clock() - self.start
 
     def remaining(self) -> float:
-        return math.inf if self.seconds is None else self.seconds - self.elapsed()
+        if self.seconds is None:
+            return math.inf
+        return self.seconds - self.elapsed() - (0.0 if self.reserve is None else float(self.reserve()))
 
     def expired(self) -> bool:
         return self.remaining() <= 0
+
+    def keeping(self, reserve: Callable[[], float]) -> "Budget":
+        """This budget (same start, clock and ``seconds``) with ``reserve()`` seconds kept back from its end.
+
+        The reserve is read each time the time left is asked, so it can grow as
+        the work it is kept for grows. Without a limit, this budget itself.
+        """
+        if self.seconds is None:
+            return self
+        kept = Budget(self.seconds, self.clock, reserve)
+        kept.start = self.start
+        return kept
 
 
 def _space_size(space: Mapping[str, list[Any]]) -> int:
@@ -172,7 +189,8 @@ def run_start(objective: Objective, start: dict[str, Any], *, budget: Budget, ro
 
 #: Dimensions whose neighbours of the defaults :func:`neighbours` proposes, most influential first (data panel;
 #: ``group_sentences`` only where the data has item groups).
-NEIGHBOUR_DIMS = ("group_sentences", "window", "ns_exponent", "backward_window", "vector_size", "sample")
+NEIGHBOUR_DIMS = ("group_sentences", "window", "history_decay", "ns_exponent", "backward_window", "vector_size",
+                  "sample")
 
 
 def neighbours(start: Mapping[str, Any], space: Mapping[str, list[Any]],

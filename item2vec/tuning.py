@@ -26,17 +26,16 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .baselines import ALSRecommender, ItemCosineRecommender, PopularityRecommender
 from .evaluation import evaluate
-from .metrics import METRICS, check_ks
+from .metrics import check_ks
 from .model import Item2Vec
-from .params import validate_params
+from .registry import _SPACES, MODEL_NAMES, SEARCH_SPACES, _check_name, available_space  # noqa: F401 (re-exported)
+from .registry import check_model_params, make_model, parse_metric, settable_params
 from .search import STRATEGIES, Budget, BudgetExceeded, halving_rungs, optuna_available, optuna_search
 from .search import hill_climb, random_search, run_start, sample_configs, successive_halving
-from .selection import beats, val_scores
+from .selection import beats, challengers, confirm_pick, pick_best, val_scores  # noqa: F401 (beats: re-exported)
 from .selection import val_subset as _val_subset
 from .splits import Split
-from .transition import TransitionRecommender
 from .validation import is_int
 
 __all__ = [
@@ -44,117 +43,6 @@ __all__ = [
     "settable_params", "parse_metric", "sample_configs", "tune", "test_score", "output_rows",
     "available_space", "STRATEGIES",
 ]
-
-#: Model names understood by :func:`make_model` (and the CLI's ``--models``).
-MODEL_NAMES = ("item2vec", "als", "pop", "cosine", "transition")
-
-_CLASSES = {"item2vec": Item2Vec, "als": ALSRecommender, "pop": PopularityRecommender,
-            "cosine": ItemCosineRecommender, "transition": TransitionRecommender}
-
-#: Constructor arguments that make no sense from a command line or a search
-#: (objects, or column names: the loaders always produce ``user``/``item``/``timestamp``).
-_NOT_SETTABLE = {"item2vec": {"callbacks", "item_groups", "user_col", "item_col", "time_col"}}
-
-#: Values searched for each model (``pop`` has no hyperparameters: one trial).
-#: Dimensions naming a parameter the installed model lacks are left out (see
-#: :func:`available_space`), so ``history_decay``/``backward_window`` are searched
-#: where they exist.
-_SPACES: dict[str, dict[str, list[Any]]] = {
-    # The published ranges for SGNS recommenders (Caselles-Dupre et al. 2018): ns_exponent
-    # -1..1, many epochs, windows up to 20 (40: +11 % on LastFM, -24 % on ml-100k as a default), subsampling.
-    # Under successive halving the epochs
-    # values give the rungs (min, min*3, ..., max).
-    "item2vec": {
-        "ns_exponent": [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0],
-        "window": [1, 2, 3, 5, 7, 10, 15, 20, "auto", 40],  # "auto": 20 or 40 by the holdout (two fits)
-        "sample": [0, 1e-5, 1e-4, 1e-3, 1e-2],
-        "epochs": [5, 10, 20, 40, 80, 150],
-        "vector_size": [32, 64, 128],
-        "alpha": [0.01, 0.025, 0.05, 0.1],
-        "negative": [5, 10, 20],
-        "history_length": [1, 2, 3, 5, 10, 20, None],
-        "history_decay": ["auto", None, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
-        "backward_window": [None, 0, 1, 2, 3, 5, 10],
-        "group_sentences": [0, 1, 2],  # only searched when base/fixed give item_groups (the data's)
-    },
-    "als": {
-        "factors": [16, 32, 64, 128, 256],
-        "regularization": [0.001, 0.01, 0.1, 1.0, 10.0],
-        "alpha": [0.5, 1, 5, 10, 20, 40],
-        "iterations": [10, 15, 30, 50],
-    },
-    "cosine": {"k_neighbors": [None, 10, 20, 50, 100, 200]},
-    "pop": {},
-    "transition": {"window": [1, 2, 3, 5], "history_length": [1, 2, 3, 5], "history_decay": [0.3, 0.5, 0.8, 1.0]},
-}
-
-
-def _check_name(name: str) -> str:
-    if name not in _CLASSES:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
-    return name
-
-
-def _all_params(name: str) -> list[str]:
-    return list(_CLASSES[_check_name(name)]().get_params())
-
-
-def available_space(name: str, space: Mapping[str, Iterable[Any]]) -> dict[str, list[Any]]:
-    """``space`` without the dimensions that model ``name`` has no parameter for."""
-    valid = set(_all_params(name))
-    return {k: list(v) for k, v in space.items() if k in valid}
-
-
-#: The default search space of each model, as available in this installation.
-SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {name: available_space(name, sp) for name, sp in _SPACES.items()}
-
-
-def settable_params(name: str) -> list[str]:
-    """Sorted names of the hyperparameters of model ``name`` that can be set or searched."""
-    return sorted(set(_all_params(name)) - _NOT_SETTABLE.get(name, set()))
-
-
-def make_model(name: str, params: Mapping[str, Any] | None = None, *, seed: int | None = 0,
-               n_threads: int | None = None, verbose: bool = False) -> Any:
-    """A new, unfitted recommender ``name`` with hyperparameters ``params``.
-
-    ``seed`` and ``n_threads`` fill the model's own seed/thread arguments
-    (``random_state``/``n_threads`` for item2vec, ``random_state``/``num_threads``
-    for ALS) unless ``params`` sets them; ``verbose`` is item2vec's epoch progress bar.
-    Unknown parameter names raise ``ValueError`` listing the valid ones.
-    """
-    cls = _CLASSES[_check_name(name)]
-    params = dict(params or {})
-    valid = _all_params(name)
-    unknown = [p for p in params if p not in valid]
-    if unknown:
-        raise ValueError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for model {name!r}; "
-                         f"valid: {', '.join(settable_params(name)) or '(none)'}")
-    if name == "item2vec":
-        params = {"random_state": seed, "n_threads": n_threads, "verbose": verbose, **params}
-    elif name == "als":
-        params = {"random_state": seed, "num_threads": 0 if n_threads is None else int(n_threads), **params}
-    return cls(**params)
-
-
-def check_model_params(name: str, params: Mapping[str, Any] | None = None) -> None:
-    """Raise ``ValueError`` for unknown or invalid hyperparameters, without fitting."""
-    model = make_model(name, params)
-    if isinstance(model, Item2Vec):
-        validate_params(model.get_params())
-    else:
-        model._check_params()
-
-
-def parse_metric(metric: str) -> tuple[str, int]:
-    """``"ndcg@10"`` -> ``("ndcg", 10)``; ``ValueError`` for anything else."""
-    names = (*METRICS, "coverage")
-    name, sep, k = str(metric).strip().lower().partition("@")
-    if not sep or name not in names or not k.isdigit() or int(k) < 1:
-        raise ValueError(f"metric must look like NAME@K with NAME one of {', '.join(names)} "
-                         f"and K a positive integer (e.g. ndcg@10), got {metric!r}")
-    return name, int(k)
-
 
 @dataclass
 class TuneResult:
@@ -183,6 +71,13 @@ class TuneResult:
         The search strategy that ran (see :data:`item2vec.search.STRATEGIES`).
     seconds : float
         Wall-clock time of the search.
+    best_trial : int
+        Row of ``trials`` that gave ``best_params`` (-1: none finished).
+    confirmation : dict or None
+        The fresh-seed check of a pick that beat the defaults (``confirm=True``):
+        ``trial``, ``seed``, ``defaults`` and ``candidate`` (their refits'
+        validation scores), ``kept`` and a one-line ``note``; None when no
+        check ran (the defaults won outright, or there was no defaults row).
     """
 
     model: str
@@ -194,6 +89,8 @@ class TuneResult:
     fixed: dict[str, Any] = field(default_factory=dict)
     strategy: str = "random"
     seconds: float = math.nan
+    best_trial: int = -1
+    confirmation: dict[str, Any] | None = None
 
     @property
     def n_trials(self) -> int:
@@ -241,7 +138,7 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
          budget: float | None = None, strategy: str = "auto", eta: int = 3,
          eval_users: int | None = 5000, clock: Callable[[], float] | None = None,
          start_from_defaults: bool = True, local_steps: float = 0.5,
-         significance: float | None = 0.05) -> TuneResult:
+         significance: float | None = 0.05, confirm: bool = True) -> TuneResult:
     """Hyperparameter search for ``model_name`` on the validation stage of ``split``.
 
     Parameters
@@ -309,6 +206,15 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         are noisy, and the best of hundreds of evaluations wins partly by luck
         (LastFM, 1,090 users: a trial 17 % above the defaults on validation
         was no better on test). ``None``: the best trial, whatever its margin.
+    confirm : bool
+        With that defaults row: a trial that would replace the defaults is
+        first refitted with a fresh seed (``seed + 1``), and so are the
+        defaults; the trial is kept only if its refit scores higher again
+        (:func:`item2vec.selection.confirm_pick`; the record is
+        ``TuneResult.confirmation``). The search stops early to leave room
+        for the two refits (the defaults' evaluation time plus the best
+        trial's so far); a budget too small for any search after that returns
+        the defaults, with a ``RuntimeWarning``.
     """
     _check_name(model_name)
     if trials is not None and (not is_int(trials) or trials < 1):
@@ -337,6 +243,7 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         raise ValueError(f"search dimension(s) {', '.join(empty)} of {model_name!r} have no values")
     split._check_stage("val")
     clock_budget = Budget(budget, **({} if clock is None else {"clock": clock}))
+    active = [clock_budget]  # the budget fits stop at: the search's share, then the whole (confirmation)
     strategy = _pick_strategy(strategy, model_name, space, budget)
     rng = np.random.default_rng(seed)
     on_row = _progress_line(model_name, strategy, metric, clock_budget) if progress else None
@@ -346,72 +253,99 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         raise ValueError(f"significance must be a float in (0, 1) or None, got significance={significance!r}")
     per_user: list[np.ndarray] = []  # the metric per validation user of each row, in row order
 
-    def objective(cfg: dict[str, Any], epochs: int | None) -> dict[str, float]:
+    def fit_and_score(cfg: dict[str, Any], epochs: int | None, fit_seed: int) -> tuple[dict[str, float], np.ndarray]:
         params = {**base, **fixed, **cfg, **({} if epochs is None else {"epochs": epochs})}
-        model = make_model(model_name, params, seed=seed, n_threads=n_threads)
+        model = make_model(model_name, params, seed=fit_seed, n_threads=n_threads)
         if isinstance(model, Item2Vec) and budget is not None:
             def stop(m: Any, epoch: int, loss: float) -> None:
-                if clock_budget.expired() and n_done[0] > 0:
+                if active[0].expired() and n_done[0] > 0:
                     raise BudgetExceeded
             model.callbacks = [*(model.callbacks or ()), stop]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             scores, values = val_scores(model, val_split, ks, metric)
-        per_user.append(values)
         for w in caught:  # each distinct warning once per search, not once per trial
             seen_warnings.setdefault(str(w.message), w)
         n_done[0] += 1
+        return scores, values
+
+    def objective(cfg: dict[str, Any], epochs: int | None) -> dict[str, float]:
+        t0 = clock_budget.clock()
+        scores, values = fit_and_score(cfg, epochs, seed)
+        per_user.append(values)
+        value = scores.get(metric, math.nan)
+        if value is not None and np.isfinite(value) and value > best_seen[0]:  # the pick a confirmation would refit
+            best_seen[:] = [float(value), clock_budget.clock() - t0]
         return scores
 
-    n_done, seen_warnings = [0], {}
+    n_done, seen_warnings, best_seen = [0], {}, [-math.inf, 0.0]  # best_seen: best score so far, its seconds
     start_rows: list[dict[str, Any]] = []
+    search_budget = clock_budget
     if multi and start_from_defaults and builtin_space:  # multi-fidelity strategies are item2vec's only
         start = {k: v for k, v in {**Item2Vec().get_params(), **base, **fixed}.items() if k in space}
         first = run_start(objective, start, budget=clock_budget, rows=start_rows, on_row=on_row)
+        if first is not None and confirm:  # keep time to refit the defaults and the best so far
+            search_budget = clock_budget.keeping(lambda: float(first["seconds"]) + best_seen[1])
+            active[0] = search_budget
+            _warn_if_no_time(search_budget, first["seconds"])
 
         def local(cfg: dict[str, Any]) -> dict[str, Any] | None:  # one neighbour, within local_steps of the budget
-            if clock_budget.seconds is None or clock_budget.elapsed() >= local_steps * clock_budget.seconds:
+            if search_budget.seconds is None or search_budget.elapsed() >= local_steps * search_budget.seconds:
                 return None
-            return run_start(objective, cfg, budget=clock_budget, rows=start_rows, on_row=on_row,
+            return run_start(objective, cfg, budget=search_budget, rows=start_rows, on_row=on_row,
                              config=-1 - len(start_rows))
 
-        if first is not None and local_steps:
+        if first is not None and local_steps and not search_budget.expired():
             hill_climb(start, first.get(metric, math.nan), space, local, metric)
-    if multi:
+    rows: list[dict[str, Any]] = []
+    if multi and not (start_rows and search_budget.expired()):  # else no time is left after the defaults
         rungs = halving_rungs(space["epochs"], eta)
         rest = {k: v for k, v in space.items() if k != "epochs"}
         if strategy == "halving":
             configs = sample_configs(rest, trials or 10_000, rng)
             rows = successive_halving(iter(configs), objective, rungs, metric=metric, eta=eta, max_configs=trials,
-                                      budget=clock_budget, on_row=on_row)
+                                      budget=search_budget, on_row=on_row)
         else:
             rows = optuna_search(rest, objective, rungs, metric=metric, eta=eta, seed=seed, max_configs=trials,
-                                 budget=clock_budget, on_row=on_row)
-    else:
+                                 budget=search_budget, on_row=on_row)
+    elif not multi:
         configs = sample_configs(space, trials or 10_000, rng)
         rows = random_search(configs, objective, budget=clock_budget, on_row=on_row)
     if start_rows:  # the defaults first, then the search's rows renumbered after them
         rows = start_rows + [{**r, "trial": len(start_rows) + i} for i, r in enumerate(rows)]
+    names = list(space)
+    best_i = pick_best(rows, per_user, metric, significance, seed, has_defaults=bool(start_rows))
+    confirmation = None
+    if start_rows and confirm and best_i > 0:
+        active[0] = clock_budget
+        best_i, confirmation = confirm_pick(rows, challengers(rows, per_user, metric, significance, seed), names,
+                                            metric, seed + 1, clock_budget,
+                                            lambda cfg, s: fit_and_score(cfg, None, s)[0])
+        if progress:
+            print(f"tune {model_name} [{strategy}] confirmation with seed {seed + 1}: {confirmation['note']}",
+                  file=sys.stderr, flush=True)
     seconds = clock_budget.elapsed()
     for w in seen_warnings.values():
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    names = list(space)
     table = pd.DataFrame(rows)
     if table.empty:
         table = pd.DataFrame(columns=["trial", *names, metric])
     for name in names:  # keep 5 as 5 (not 5.0) beside None
         table[name] = pd.Series([r.get(name) for r in rows], dtype=object)
-    scores = [r.get(metric, math.nan) for r in rows]
-    finite = [i for i, v in enumerate(scores) if v is not None and np.isfinite(v)]
-    best_i = max(finite, key=lambda i: (scores[i], -i)) if finite else -1
-    if start_rows and significance is not None and best_i > 0 and 0 in finite and per_user[0].size \
-            and not beats(per_user[best_i], per_user[0], significance, seed=seed):  # (coverage: no per-user values)
-        best_i = 0  # not clearly better than the defaults: keep them
     best_cfg = {k: rows[best_i][k] for k in names} if best_i >= 0 else (
         {k: rows[0][k] for k in names} if rows else {})
+    score = rows[best_i].get(metric, math.nan) if best_i >= 0 else math.nan
     return TuneResult(model=model_name, metric=metric, best_params={**base, **fixed, **best_cfg},
-                      best_score=float(scores[best_i]) if best_i >= 0 else math.nan, trials=table, space=space,
-                      fixed=fixed, strategy=strategy, seconds=seconds)
+                      best_score=float(score), trials=table, space=space, fixed=fixed, strategy=strategy,
+                      seconds=seconds, best_trial=best_i, confirmation=confirmation)
+
+
+def _warn_if_no_time(search_budget: Budget, defaults_seconds: float) -> None:
+    if search_budget.expired():
+        warnings.warn(f"a budget of {search_budget.seconds:g}s leaves no time to search: the library defaults took "
+                      f"{defaults_seconds:.0f}s to fit and score, and twice that is kept to confirm a pick; "
+                      "the defaults are the result (give a larger budget, or confirm=False)",
+                      RuntimeWarning, stacklevel=3)
 
 
 def output_rows(result: TuneResult, test_scores: Mapping[str, float]) -> list[dict[str, Any]]:
@@ -423,8 +357,8 @@ def output_rows(result: TuneResult, test_scores: Mapping[str, float]) -> list[di
     """
     best = {k: v for k, v in result.best_params.items() if k != "item_groups"}
     rows = [{"model": result.model, "kind": "best", "val_score": result.best_score, "strategy": result.strategy,
-             "search_seconds": result.seconds, **{f"test_{k}": v for k, v in test_scores.items()},
-             "params": best}]
+             "search_seconds": result.seconds, "trial": result.best_trial, "confirmation": result.confirmation,
+             **{f"test_{k}": v for k, v in test_scores.items()}, "params": best}]
     for row in result.trials.to_dict("records"):
         rows.append({"model": result.model, "kind": "trial", "trial": row["trial"], "val_score": row.get(result.metric),
                      **{f"val_{k}": v for k, v in row.items() if k not in result.space and k != "trial"},

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .model_io import npz_path
-from .tuning import SEARCH_SPACES, check_model_params, make_model, parse_metric
+from .registry import SEARCH_SPACES, check_model_params, make_model, parse_metric
 
 SPLITS = ("leave-last-out", "temporal", "users")
 

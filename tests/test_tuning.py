@@ -350,7 +350,8 @@ def test_halving_keeps_the_defaults_unless_a_trial_clearly_beats_them(split, mon
         return {metric: float(values.mean()), "fit_seconds": 0.0}, values
 
     monkeypatch.setattr(tuning, "val_scores", fake_scores)
-    kw = {"trials": 3, "strategy": "halving", "fixed": {"n_threads": 1}, "budget": 60, "local_steps": 0}
+    kw = {"trials": 3, "strategy": "halving", "fixed": {"n_threads": 1}, "budget": 60, "local_steps": 0,
+          "confirm": False}  # the guard alone (the refits are tested below)
     loose = tuning.tune("item2vec", split, significance=None, **kw)
     strict = tuning.tune("item2vec", split, **kw)
     assert loose.best_score > loose.trials[loose.metric].iloc[0]  # a trial scored above the defaults ...
@@ -405,7 +406,7 @@ def test_group_sentences_are_searched_only_with_the_datas_item_groups(split, mon
     base = {"item_groups": groups, "groups_on_unknown": "ignore"}
     kw = dict(trials=2, strategy="halving", fixed={"n_threads": 1}, budget=600, local_steps=0.99)
     res = tuning.tune("item2vec", split, base=base, **kw)
-    assert res.space["group_sentences"] == [0, 1, 2]
+    assert res.space["group_sentences"] == [0, 1]
     local = res.trials[res.trials["rung"] == -1]
     assert local.iloc[0]["group_sentences"] == 0 and local.iloc[1]["group_sentences"] == 1  # the first neighbour
     rows = tuning.output_rows(res, {"recall@10": 0.1})
