@@ -212,8 +212,8 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         defaults; the trial is kept only if its refit scores higher again
         (:func:`item2vec.selection.confirm_pick`; the record is
         ``TuneResult.confirmation``). The search stops early to leave room
-        for the two refits (the defaults' evaluation time plus the best
-        trial's so far); a budget too small for any search after that returns
+        for the two refits (:data:`CONFIRM_MARGIN` times the defaults'
+        evaluation time plus the best trial's so far); a budget too small for any search after that returns
         the defaults, with a ``RuntimeWarning``.
     """
     _check_name(model_name)
@@ -285,7 +285,7 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         start = {k: v for k, v in {**Item2Vec().get_params(), **base, **fixed}.items() if k in space}
         first = run_start(objective, start, budget=clock_budget, rows=start_rows, on_row=on_row)
         if first is not None and confirm:  # keep time to refit the defaults and the best so far
-            search_budget = clock_budget.keeping(lambda: float(first["seconds"]) + best_seen[1])
+            search_budget = clock_budget.keeping(lambda: CONFIRM_MARGIN * (float(first["seconds"]) + best_seen[1]))
             active[0] = search_budget
             _warn_if_no_time(search_budget, first["seconds"])
 
@@ -340,11 +340,16 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
                       seconds=seconds, best_trial=best_i, confirmation=confirmation)
 
 
+#: The time kept for the confirmation's two refits, in multiples of their evaluations' time in the search
+#: (fit times vary between runs, and the search's last fit stops at an epoch's end, past its share).
+CONFIRM_MARGIN = 1.25
+
+
 def _warn_if_no_time(search_budget: Budget, defaults_seconds: float) -> None:
     if search_budget.expired():
-        warnings.warn(f"a budget of {search_budget.seconds:g}s leaves no time to search: the library defaults took "
-                      f"{defaults_seconds:.0f}s to fit and score, and twice that is kept to confirm a pick; "
-                      "the defaults are the result (give a larger budget, or confirm=False)",
+        warnings.warn(f"a budget of {search_budget.seconds:g}s leaves no time to search: the library defaults "
+                      f"took {defaults_seconds:.0f}s to fit and score, and {2 * CONFIRM_MARGIN:g} times that is kept "
+                      "to confirm a pick; the defaults are the result (give a larger budget, or confirm=False)",
                       RuntimeWarning, stacklevel=3)
 
 
