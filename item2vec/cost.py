@@ -175,6 +175,7 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
     CostEstimate
         Its :meth:`CostEstimate.summary` is what ``item2vec train --dry-run`` prints.
     """
+    from .group_sentences import with_group_sentences
     from .model import Item2Vec
     from .params import validate_params
 
@@ -185,6 +186,8 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
     t0 = time.perf_counter()
     full = model._sequences(data)
     seqs, held = training_split(full, model.history_decay, resolve_seed(model.random_state))  # what fit trains on
+    seqs = with_group_sentences(seqs, model.item_groups, model.group_sentences, resolve_seed(model.random_state),
+                                model.groups_on_unknown)  # ... with the item groups' sentences, if any
     keep = keep_probabilities(seqs.vocab.counts, model.sample)
     prep = time.perf_counter() - t0
     kept = _kept_lengths(seqs, keep, np.random.default_rng(seed))
