@@ -171,7 +171,9 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         Wall-clock seconds for the whole search: no evaluation starts after it (nor,
         under halving/optuna, when it is predicted to end after it), and an item2vec
         fit still running at the deadline is abandoned (its row is not recorded).
-        The first evaluation always runs to the end.
+        The first evaluation always runs to the end, and so do the refits of
+        ``confirm`` (their time is kept for them, so the search may end a little
+        past the budget when they run longer than predicted).
     strategy : {"auto", "random", "halving", "optuna"}
         ``"auto"``: successive halving on epochs for item2vec when ``budget`` is set
         and ``epochs`` is searched, else random search. ``"optuna"`` falls back to
@@ -211,7 +213,9 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         first refitted with a fresh seed (``seed + 1``), and so are the
         defaults; the trial is kept only if its refit scores higher again
         (:func:`item2vec.selection.confirm_pick`; the record is
-        ``TuneResult.confirmation``). The search stops early to leave room
+        ``TuneResult.confirmation``). Once started, the two refits run to
+        their end (they start only when predicted to fit in the time left).
+        The search stops early to leave room
         for the two refits (:data:`CONFIRM_MARGIN` times the defaults'
         evaluation time plus the best trial's so far); a budget too small for any search after that returns
         the defaults, with a ``RuntimeWarning``.
@@ -317,7 +321,7 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
     best_i = pick_best(rows, per_user, metric, significance, seed, has_defaults=bool(start_rows))
     confirmation = None
     if start_rows and confirm and best_i > 0:
-        active[0] = clock_budget
+        active[0] = Budget()  # refits that start (predicted to fit in the time kept) run to their end
         best_i, confirmation = confirm_pick(rows, challengers(rows, per_user, metric, significance, seed), names,
                                             metric, seed + 1, clock_budget,
                                             lambda cfg, s: fit_and_score(cfg, None, s)[0])

@@ -143,3 +143,30 @@ def test_the_climb_steps_from_an_automatic_decay_to_its_two_usual_choices():
     start = {"history_decay": "auto", "window": "auto"}
     steps = [n["history_decay"] for n in neighbours(start, space, dims=("history_decay",))]
     assert steps == [0.8, 0.7]
+
+
+def test_the_refits_run_to_their_end_once_started(split, monkeypatch):
+    now, confirming = [0.0], [False]
+    base = (np.random.default_rng(0).random(400) < 0.1).astype(float)
+
+    def fake_scores(model, val_split, ks, metric):  # an "epoch" end: the fit's callbacks, then window 40 wins
+        if confirming[0]:
+            now[0] += 50.0  # each refit ends past the deadline
+        for callback in model.callbacks or ():
+            callback(model, 1, 0.0)
+        values = base.copy()
+        if model.window == 40:
+            values[np.flatnonzero(base == 0)[:30]] = 1.0
+        return {metric: float(values.mean()), "fit_seconds": 0.0}, values
+
+    real = tuning.confirm_pick
+
+    def late_start(*args, **kw):  # the refits start 1 s before the deadline
+        now[0], confirming[0] = 99.0, True
+        return real(*args, **kw)
+
+    monkeypatch.setattr(tuning, "val_scores", fake_scores)
+    monkeypatch.setattr(tuning, "confirm_pick", late_start)
+    res = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=100,
+                      local_steps=0.99, clock=lambda: now[0])
+    assert res.confirmation["kept"] and "ran out" not in res.confirmation["note"] and res.best_params["window"] == 40
