@@ -1,15 +1,21 @@
-"""Validation scores per user, and the test that a tuned setting beats the defaults.
+"""Validation scores per user, and the tests that a tuned setting beats the defaults.
 
 :func:`item2vec.tuning.tune` scores every evaluation with :func:`val_scores`
 (the dict of :func:`item2vec.evaluation.evaluate` plus the search metric per
 validation user) and keeps the library defaults unless the best trial
-:func:`beats` them: a paired bootstrap over the validation users.
+:func:`beats` them (a paired bootstrap over the validation users:
+:func:`pick_best`, :func:`challengers`) and then wins again when both are
+refitted with a fresh seed (:func:`confirm_pick`).
 
 Why: with one validation event per user, a data set of a thousand users
 (LastFM: 1,090) gives a recall@10 near 0.08 a standard error of about 10 %,
 and the best of a hundred evaluations wins partly by luck. Measured with
 ``benchmarks/tuner.py --headline 300``: the halving search picked a LastFM
 setting 17 % above the defaults on validation that was no better on test.
+The bootstrap does not see the training seed's noise: on LastFM the climb's
+``group_sentences=1`` + window 40 scored 0.0617 against the defaults' 0.0525
+(past the guard), and 0.0437 against 0.0509 when both were refitted with
+another seed.
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from .evaluation import _batch_ids, _pad_width
-from .search import Budget, BudgetExceeded
 from .metrics import per_user_metrics, ranking_metrics
+from .search import Budget, BudgetExceeded
 from .splits import Split
 
 __all__ = ["val_scores", "val_subset", "beats", "challengers", "pick_best", "confirm_pick"]

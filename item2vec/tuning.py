@@ -11,8 +11,12 @@ seeded random search over the grid :data:`SEARCH_SPACES` (the default without a
 time budget), successive halving on epochs (the default for item2vec with a time
 budget) and optuna's TPE with a pruner (optional extra).
 
-The model factory used by the search (:func:`make_model`) is shared with the
-command-line interface.
+Under halving, item2vec's search starts from the library defaults, and a trial
+replaces them only when it beats them on the validation users and again when both
+are refitted with a fresh seed (:mod:`item2vec.selection`).
+
+The model factory used by the search (:func:`make_model`, in
+:mod:`item2vec.registry`) is shared with the command-line interface.
 """
 
 from __future__ import annotations
