@@ -306,6 +306,9 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         if first is not None and local_steps and not search_budget.expired():
             hill_climb(start, first.get(metric, math.nan), space, local, metric)
     rows: list[dict[str, Any]] = []
+    if on_row is not None and start_rows:  # progress lines number the search's rows as the trials table will
+        report, offset = on_row, len(start_rows)
+        on_row = lambda r: report({**r, "trial": r["trial"] + offset})  # noqa: E731
     if multi and not (start_rows and search_budget.expired()):  # else no time is left after the defaults
         rungs = halving_rungs(space["epochs"], eta)
         rest = {k: v for k, v in space.items() if k != "epochs"}

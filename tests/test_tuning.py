@@ -475,3 +475,14 @@ def test_hill_climb_moves_to_the_first_better_neighbour_until_none_is_better():
     calls = iter([{"ndcg@10": 5.0}, None])
     assert hill_climb({"window": 5, "sample": 0, "epochs": 50}, 0.0, space, lambda cfg: next(calls), "ndcg@10",
                       dims=("window",)) == {"window": 10, "sample": 0, "epochs": 50}  # stopped by the budget
+
+
+def test_progress_lines_number_the_trials_as_the_table_does(split, monkeypatch, capsys):
+    real = tuning.make_model
+    monkeypatch.setattr(tuning, "make_model",
+                        lambda name, params=None, **kw: real(name, {**(params or {}), "epochs": 1, "vector_size": 8}, **kw))
+    res = tuning.tune("item2vec", split, trials=3, strategy="halving", fixed={"n_threads": 1}, budget=600,
+                      local_steps=0.99, progress=True)
+    printed = [int(line.split(" trial ")[1].split()[0]) for line in capsys.readouterr().err.splitlines()
+               if " trial " in line and "rung" in line]
+    assert printed == list(res.trials["trial"]) and len(printed) > len(res.trials[res.trials["rung"] == -1])
