@@ -187,9 +187,11 @@ def run_start(objective: Objective, start: dict[str, Any], *, budget: Budget, ro
     return _run(objective, cfg, epochs, budget, {"config": config, "rung": -1, "epochs": epochs}, rows, on_row)
 
 
-#: Dimensions whose neighbours of the defaults :func:`neighbours` proposes, most influential first (data panel;
-#: ``group_sentences`` only where the data has item groups).
-NEIGHBOUR_DIMS = ("group_sentences", "window", "history_decay", "ns_exponent", "backward_window", "vector_size",
+#: Dimensions whose neighbours of the defaults :func:`neighbours` proposes, in the order tried (data panel;
+#: ``group_sentences`` only where the data has item groups). A fixed ``history_decay`` comes first: the
+#: decay ``"auto"`` picks per fit is the noisiest part of a validation score (LastFM, 4 seeds: the defaults
+#: with ``group_sentences=1`` ranged 0.041-0.059 NDCG@10, with decay 0.8 and window 40 as well 0.054-0.060).
+NEIGHBOUR_DIMS = ("history_decay", "group_sentences", "window", "ns_exponent", "backward_window", "vector_size",
                   "sample")
 
 

@@ -374,15 +374,18 @@ def test_neighbours_move_one_dimension_one_step():
     assert neighbours({"window": 7}, space) == []  # a value outside the space does not move
 
 
+def flat_scores(model, val_split, ks, metric):  # every setting scores the same: the climb tries each neighbour in turn
+    return {metric: 0.1, "fit_seconds": 0.0}, np.full(20, 0.1)
+
+
 def test_halving_evaluates_the_defaults_neighbours_first(split, monkeypatch):
-    real = tuning.make_model
-    monkeypatch.setattr(tuning, "make_model",
-                        lambda name, params=None, **kw: real(name, {**(params or {}), "epochs": 1, "vector_size": 8}, **kw))
+    monkeypatch.setattr(tuning, "val_scores", flat_scores)
     res = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=600,
                       local_steps=0.99)
     local = res.trials[res.trials["rung"] == -1]
-    assert list(local["config"])[:3] == [-1, -2, -3]
-    assert local.iloc[1]["window"] == 40 and local.iloc[2]["window"] == 20  # the defaults' window "auto", one step up/down
+    assert list(local["config"])[:5] == [-1, -2, -3, -4, -5]
+    assert [local.iloc[i]["history_decay"] for i in (1, 2)] == [0.8, 0.7]  # a fixed decay first, one step up/down
+    assert local.iloc[3]["window"] == 40 and local.iloc[4]["window"] == 20  # then the window "auto", up and down
     none = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=600, local_steps=0)
     assert list(none.trials[none.trials["rung"] == -1]["config"]) == [-1]
 
@@ -405,10 +408,12 @@ def test_group_sentences_are_searched_only_with_the_datas_item_groups(split, mon
     groups = {item: [f"g{i % 4}"] for i, item in enumerate(items)}
     base = {"item_groups": groups, "groups_on_unknown": "ignore"}
     kw = dict(trials=2, strategy="halving", fixed={"n_threads": 1}, budget=600, local_steps=0.99)
-    res = tuning.tune("item2vec", split, base=base, **kw)
+    with monkeypatch.context() as flat:
+        flat.setattr(tuning, "val_scores", flat_scores)
+        res = tuning.tune("item2vec", split, base=base, **kw)
     assert res.space["group_sentences"] == [0, 1]
     local = res.trials[res.trials["rung"] == -1]
-    assert local.iloc[0]["group_sentences"] == 0 and local.iloc[1]["group_sentences"] == 1  # the first neighbour
+    assert local.iloc[0]["group_sentences"] == 0 and list(local["group_sentences"])[1:4] == [0, 0, 1]  # after decay
     rows = tuning.output_rows(res, {"recall@10": 0.1})
     assert "item_groups" not in rows[0]["params"] and "group_sentences" in rows[0]["params"]
     plain = tuning.tune("item2vec", split, **kw)
