@@ -219,10 +219,10 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         (:func:`item2vec.selection.confirm_pick`; the record is
         ``TuneResult.confirmation``). Once started, the two refits run to
         their end (they start only when predicted to fit in the time left).
-        The search stops early to leave room
-        for the two refits (:data:`CONFIRM_MARGIN` times the defaults'
-        evaluation time plus the best trial's so far); a budget too small for any search after that returns
-        the defaults, with a ``RuntimeWarning``.
+        The search stops early to leave room for them (:data:`CONFIRM_MARGIN`
+        times the defaults' evaluation time plus the best trial's so far); a
+        budget too small for any search after that returns the defaults, with
+        a ``RuntimeWarning``.
     """
     _check_name(model_name)
     if trials is not None and (not is_int(trials) or trials < 1):
