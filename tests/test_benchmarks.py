@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
         ("panel.py", False, False, "| transition "),
         ("weights.py", False, True, "| rating>2 |"),
         ("incremental.py", False, True, "| base + partial_fit("),
+        ("seed_noise.py", False, False, "| group_sentences=1, window 40, decay 0.8 |"),
     ],
 )
 def test_benchmark_quick_mode(script, needs_gensim, needs_movielens, expect, request):

@@ -1,0 +1,92 @@
+#!/usr/bin/env python
+"""How much one fit's validation score moves with the training seed alone.
+
+The tuner compares single fits; this measures the noise it compares through. Per
+data set: a leave-last-out split, each setting fitted on train with each seed
+(``--threads``, default 1, so that a seed gives one result) and scored on the
+validation targets, as ``item2vec tune`` scores a trial (``item2vec.selection.val_scores``;
+the data's item groups are given, as ``item2vec tune`` gives them). Printed: one
+row per setting, its validation NDCG@10 per seed, the mean and the half-range
+over seeds relative to the mean.
+
+Settings: ``--configs FILE.json`` (``{"name": {params}}``), default the five
+LastFM settings of the README (defaults; ``group_sentences=1``; + window 40;
++ decay 0.8; window 40 + decay 0.8).
+
+Examples
+--------
+    ITEM2VEC_DATA=/work/shared/datasets/movielens python benchmarks/seed_noise.py --dataset lastfm --seeds 0,1,2,3
+    python benchmarks/seed_noise.py --quick      # synthetic data, two seeds, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import markdown_table
+
+from item2vec.registry import make_model
+from item2vec.selection import val_scores
+from item2vec.splits import leave_last_out
+from item2vec.workflows import tune_base
+
+SETTINGS = {
+    "defaults": {},
+    "group_sentences=1": {"group_sentences": 1},
+    "group_sentences=1, window 40": {"group_sentences": 1, "window": 40},
+    "group_sentences=1, window 40, decay 0.8": {"group_sentences": 1, "window": 40, "history_decay": 0.8},
+    "window 40, decay 0.8": {"window": 40, "history_decay": 0.8},
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", default="lastfm")
+    p.add_argument("--seeds", default="0,1,2,3")
+    p.add_argument("--configs", default=None, metavar="FILE.json")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--quick", action="store_true", help="synthetic data with planted groups, 2 seeds, 2 epochs")
+    args = p.parse_args(argv)
+    print("# command: python benchmarks/seed_noise.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+          flush=True)
+    settings = json.loads(Path(args.configs).read_text()) if args.configs else dict(SETTINGS)
+    seeds = [0, 1] if args.quick else [int(s) for s in args.seeds.split(",")]
+    if args.quick:
+        from item2vec.synthetic import make_synthetic
+
+        frame = make_synthetic(n_users=200, n_items=60, n_clusters=6, seed=0).interactions
+        groups = {item: [f"g{int(item) % 6}"] for item in frame["item"].unique()}
+        settings = {name: {**cfg, "epochs": 2} for name, cfg in settings.items()}
+    else:
+        from tuner import load
+
+        frame, groups = load(args.dataset)
+    split = leave_last_out(frame)
+    base = tune_base("item2vec", groups)
+    rows = []
+    for name, cfg in settings.items():
+        scores = []
+        for seed in seeds:
+            t0 = time.perf_counter()
+            model = make_model("item2vec", {**base, **cfg}, seed=seed, n_threads=args.threads)
+            scores.append(val_scores(model, split, (10,), "ndcg@10")[0]["ndcg@10"])
+            print(f"{name}: seed {seed} val ndcg@10 {scores[-1]:.4f} ({time.perf_counter() - t0:.0f} s)",
+                  file=sys.stderr, flush=True)
+        mean = sum(scores) / len(scores)
+        spread = (max(scores) - min(scores)) / 2 / mean if mean > 0 else float("nan")
+        rows.append([name, " / ".join(f"{s:.4f}" for s in scores), f"{mean:.4f}", f"±{100 * spread:.0f} %"])
+    print(f"\n{args.dataset if not args.quick else 'synthetic'}, seeds {', '.join(map(str, seeds))}, "
+          f"{args.threads} thread(s):\n")
+    print(markdown_table(["setting", "val NDCG@10 per seed", "mean", "half-range / mean"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
