@@ -40,7 +40,7 @@ from .validation import check_int
 
 __all__ = ["Budget", "BudgetExceeded", "STRATEGIES", "halving_rungs", "random_search",
            "successive_halving", "optuna_search", "optuna_available", "run_start", "sample_configs",
-           "neighbours", "hill_climb", "NEIGHBOUR_DIMS"]
+           "neighbours", "hill_climb", "NEIGHBOUR_DIMS", "row_score"]
 
 #: Names accepted by :func:`item2vec.tuning.tune` (``strategy=``).
 STRATEGIES = ("random", "halving", "optuna")
@@ -159,7 +159,8 @@ def halving_rungs(resources: Iterable[int], eta: int = 3) -> list[int]:
     return rungs
 
 
-def _score(row: Mapping[str, Any], metric: str) -> float:
+def row_score(row: Mapping[str, Any], metric: str) -> float:
+    """``row[metric]`` as a float, or ``-inf`` when it is missing, None or not finite (it never wins)."""
     value = row.get(metric, math.nan)
     return float(value) if value is not None and np.isfinite(value) else -math.inf
 
@@ -240,9 +241,8 @@ def hill_climb(start: Mapping[str, Any], start_score: float, space: Mapping[str,
             row = run(cfg)
             if row is None:
                 return current
-            value = row.get(metric, math.nan)
-            if value is not None and np.isfinite(value) and value > score:
-                current, score = cfg, float(value)
+            if row_score(row, metric) > score:
+                current, score = cfg, row_score(row, metric)
                 break  # climb from the better setting
         else:
             return current  # no neighbour is better: a local optimum
@@ -334,7 +334,7 @@ def _bracket(configs: Iterator[dict[str, Any]], objective: Objective, rungs: lis
         if len(current) <= 1 or budget.expired():
             break
         keep = math.ceil(len(current) / eta)
-        current = sorted(current, key=lambda c: (-_score(c[2], metric), c[0]))[:keep]
+        current = sorted(current, key=lambda c: (-row_score(c[2], metric), c[0]))[:keep]
         share = budget.remaining() / (n_rungs - k)
         planned, cost = [], 0.0
         for cand in current:  # best first: the plan keeps the best settings that fit in the share
@@ -402,7 +402,7 @@ def optuna_search(space: Mapping[str, list[Any]], objective: Objective, rungs: l
             if row is None:
                 stop["budget"] = True
                 break
-            last, value = row, _score(row, metric)
+            last, value = row, row_score(row, metric)
             best = max(best, value)
             trial.report(value if np.isfinite(value) else -1.0, epochs)
             if trial.should_prune():

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .evaluation import _batch_ids, _pad_width
 from .metrics import per_user_metrics, ranking_metrics
-from .search import Budget, BudgetExceeded
+from .search import Budget, BudgetExceeded, row_score
 from .splits import Split
 
 __all__ = ["val_scores", "val_subset", "beats", "challengers", "pick_best", "confirm_pick"]
@@ -84,11 +84,6 @@ def val_subset(split: Split, max_users: int | None, seed: int) -> Split:
     return replace(split, val=split.val[split.val["user"].isin(users[np.sort(keep)])])
 
 
-def _score(row: Mapping[str, Any], metric: str) -> float:
-    value = row.get(metric, math.nan)
-    return float(value) if value is not None and np.isfinite(value) else -math.inf
-
-
 def challengers(rows: Sequence[Mapping[str, Any]], per_user: Sequence[np.ndarray], metric: str,
                 significance: float | None, seed: int) -> Iterator[int]:
     """Rows that may replace the library defaults (row 0), best first; none when the best row may not.
@@ -98,10 +93,10 @@ def challengers(rows: Sequence[Mapping[str, Any]], per_user: Sequence[np.ndarray
     (``per_user[i]`` holds row ``i``'s values; a metric without per-user
     values, such as coverage, is not tested). Ties rank the earlier row first.
     """
-    if not rows or _score(rows[0], metric) == -math.inf:
+    if not rows or row_score(rows[0], metric) == -math.inf:
         return
-    ranked = sorted((i for i in range(1, len(rows)) if _score(rows[i], metric) > _score(rows[0], metric)),
-                    key=lambda i: (-_score(rows[i], metric), i))
+    ranked = sorted((i for i in range(1, len(rows)) if row_score(rows[i], metric) > row_score(rows[0], metric)),
+                    key=lambda i: (-row_score(rows[i], metric), i))
     for n, i in enumerate(ranked):
         passes = significance is None or not per_user[0].size or beats(per_user[i], per_user[0], significance,
                                                                        seed=seed)
@@ -118,10 +113,10 @@ def pick_best(rows: Sequence[Mapping[str, Any]], per_user: Sequence[np.ndarray],
     With ``has_defaults``, row 0 is the library defaults and the best row
     replaces them only as the first of :func:`challengers`.
     """
-    finite = [i for i, r in enumerate(rows) if _score(r, metric) > -math.inf]
+    finite = [i for i, r in enumerate(rows) if row_score(r, metric) > -math.inf]
     if not finite:
         return -1
-    best = min(finite, key=lambda i: (-_score(rows[i], metric), i))
+    best = min(finite, key=lambda i: (-row_score(rows[i], metric), i))
     if not has_defaults or best == 0 or 0 not in finite:
         return best
     return next(challengers(rows, per_user, metric, significance, seed), 0)

@@ -36,7 +36,7 @@ from .model import Item2Vec
 from .registry import _SPACES, MODEL_NAMES, SEARCH_SPACES, _check_name, available_space  # noqa: F401 (re-exported)
 from .registry import check_model_params, make_model, parse_metric, settable_params
 from .search import STRATEGIES, Budget, BudgetExceeded, halving_rungs, optuna_available, optuna_search
-from .search import hill_climb, random_search, run_start, sample_configs, successive_halving
+from .search import hill_climb, random_search, row_score, run_start, sample_configs, successive_halving
 from .selection import beats, challengers, confirm_pick, pick_best, val_scores  # noqa: F401 (beats: re-exported)
 from .selection import val_subset as _val_subset
 from .splits import Split
@@ -281,9 +281,8 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         t0 = clock_budget.clock()
         scores, values = fit_and_score(cfg, epochs, seed)
         per_user.append(values)
-        value = scores.get(metric, math.nan)
-        if value is not None and np.isfinite(value) and value > best_seen[0]:  # the pick a confirmation would refit
-            best_seen[:] = [float(value), clock_budget.clock() - t0]
+        if row_score(scores, metric) > best_seen[0]:  # the pick a confirmation would refit
+            best_seen[:] = [row_score(scores, metric), clock_budget.clock() - t0]
         return scores
 
     n_done, seen_warnings, best_seen = [0], {}, [-math.inf, 0.0]  # best_seen: best score so far, its seconds
