@@ -185,8 +185,9 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
     validate_params(model.get_params())
     t0 = time.perf_counter()
     full = model._sequences(data)
-    seqs, held = training_split(full, model.history_decay, resolve_seed(model.random_state))  # what fit trains on
-    seqs = with_group_sentences(seqs, model.item_groups, model.group_sentences, resolve_seed(model.random_state),
+    fit_seed = resolve_seed(model.random_state)
+    seqs, held = training_split(full, model.history_decay, fit_seed)  # what fit trains on ...
+    seqs = with_group_sentences(seqs, model.item_groups, model.group_sentences, fit_seed,
                                 model.groups_on_unknown)  # ... with the item groups' sentences, if any
     keep = keep_probabilities(seqs.vocab.counts, model.sample)
     prep = time.perf_counter() - t0
