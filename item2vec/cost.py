@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .holdout import training_split
+from .holdout import training_split, wants_holdout
 from .sampling import keep_probabilities
 from .sequences import Sequences
 from .training import resolve_seed
@@ -186,7 +186,8 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
     t0 = time.perf_counter()
     full = model._sequences(data)
     fit_seed = resolve_seed(model.random_state)
-    seqs, held = training_split(full, model.history_decay, fit_seed)  # what fit trains on ...
+    withhold = wants_holdout(model.history_decay, model.window, model.context)
+    seqs, held = training_split(full, withhold, fit_seed)  # what fit trains on ...
     seqs = with_group_sentences(seqs, model.item_groups, model.group_sentences, fit_seed,
                                 model.groups_on_unknown)  # ... with the item groups' sentences, if any
     keep = keep_probabilities(seqs.vocab.counts, model.sample)

@@ -4,7 +4,9 @@ With ``Item2Vec(history_decay="auto")`` (the default), ``fit`` withholds the
 last item of a random sample of the training sequences, trains on the rest and
 then picks, from :data:`DECAY_GRID`, the decay whose profiles rank the withheld
 items best (recall@10, seen items filtered, the model's scoring rule). The
-chosen value is ``history_decay_``; no second fit is made.
+chosen value is ``history_decay_``; no second fit is made. The same holdout
+chooses ``window="auto"`` (:mod:`item2vec.widen`), also when the decay is fixed
+(:func:`wants_holdout`).
 
 Why: the best decay is a property of the data (measured on the data panel,
 README, "What decided the defaults"): Amazon Toys wants fast decay (0.3, the last item
@@ -26,7 +28,7 @@ import numpy as np
 from .scoring import CHUNK_CELLS, chunked_topk, mask_rows, normalize_rows, profiles
 from .sequences import Sequences
 
-__all__ = ["DECAY_GRID", "FALLBACK_DECAY", "Holdout", "withhold_last", "training_split", "choose_decay", "reciprocal_rank", "fitted_decay"]
+__all__ = ["DECAY_GRID", "FALLBACK_DECAY", "Holdout", "withhold_last", "wants_holdout", "training_split", "choose_decay", "reciprocal_rank", "fitted_decay"]
 
 #: Decays tried by ``history_decay="auto"`` (weight of the item at age ``a`` is ``decay ** a``).
 DECAY_GRID = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
@@ -118,12 +120,19 @@ def withhold_last(seqs: Sequences, seed: int, max_held: int = MAX_HELD, max_shar
     return train, Holdout(indptr, seqs.items[pos].astype(np.int32), targets)
 
 
-def training_split(seqs: Sequences, history_decay: object, seed: int) -> tuple[Sequences, Holdout | None]:
-    """What ``fit`` trains on: all of ``seqs``, or for ``history_decay="auto"`` the rest after :func:`withhold_last`.
+def wants_holdout(history_decay: object, window: object, context: str = "window") -> bool:
+    """Whether ``fit`` withholds targets: for ``history_decay="auto"``, and for ``window="auto"`` with
+    ``context="window"`` (the window is chosen on the holdout at any decay, :mod:`item2vec.widen`)."""
+    return history_decay == "auto" or (window == "auto" and context == "window")
+
+
+def training_split(seqs: Sequences, withhold: bool, seed: int) -> tuple[Sequences, Holdout | None]:
+    """What ``fit`` trains on: all of ``seqs``, or with ``withhold`` (:func:`wants_holdout`) the rest after
+    :func:`withhold_last`.
 
     ``seed`` is the fit's resolved seed; the holdout's sample derives from it.
     """
-    if history_decay != "auto":
+    if not withhold:
         return seqs, None
     return withhold_last(seqs, seed=holdout_seed(seed))
 

@@ -17,7 +17,7 @@ from .scoring import SCORING_RULES, check_on_unknown, cosine_neighbours, normali
 from ._kernels import make_settings
 from .group_sentences import with_group_sentences
 from .hard_negatives import LEGACY_PARAMS, as_strategy
-from .holdout import FALLBACK_DECAY
+from .holdout import FALLBACK_DECAY, wants_holdout
 from .widen import base_window, best_candidate, candidate_settings, evaluated, widened
 from .sequences import Sequences, as_sequences
 from .shards import ShardedSequences, is_prepared, open_prepared, split_for_fit
@@ -41,13 +41,15 @@ class Item2Vec(HyperParameters, FittedStateMixin, PersistenceMixin, IndexMixin, 
         Maximum distance between a center item and a context item
         (``context="window"``): the distance to FOLLOWING items, and to
         preceding items too unless ``backward_window`` is set. ``"auto"``
-        (with ``history_decay="auto"``): ``fit`` trains with 20 and with 40
+        (at any ``history_decay``): ``fit`` trains with 20 and with 40
         and keeps whichever ranks the holdout's withheld items better (higher
         mean reciprocal rank; :mod:`item2vec.widen`; long-range taste data such
         as LastFM wants 40, MovieLens and Amazon 20), at about 2.7x the time of
         one fit and two sets of vectors in memory until the choice. The window
         kept is ``window_``, each candidate's holdout reciprocal rank ``window_scores_``.
-        Without a holdout ``"auto"`` is 20.
+        The holdout is the one of ``history_decay="auto"`` (below); with a
+        fixed decay it is withheld for the window alone. Without a holdout
+        (``context="set"``, tiny data) ``"auto"`` is 20.
     backward_window : int or None, default 5
         Maximum distance to PRECEDING items (``context="window"`` only): an
         item's input vector is trained against the context vectors of the
@@ -279,7 +281,8 @@ class Item2Vec(HyperParameters, FittedStateMixin, PersistenceMixin, IndexMixin, 
         seqs = self._sequences(data, weights)
         settings = self._settings()
 
-        train_seqs, held = split_for_fit(seqs, self.history_decay, seed, self.hard_negatives)  # held: targets for "auto"
+        withhold = wants_holdout(self.history_decay, self.window, self.context)  # targets for the "auto" choices
+        train_seqs, held = split_for_fit(seqs, withhold, seed, self.hard_negatives)
         corpus = with_group_sentences(train_seqs, self.item_groups, self.group_sentences, seed, self.groups_on_unknown)
 
         def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:

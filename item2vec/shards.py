@@ -343,15 +343,15 @@ def needs_memory(setting: str, off: str) -> ValueError:
                       f"(or load it with open_prepared(path).to_sequences())")
 
 
-def split_for_fit(seqs: Any, history_decay: object, seed: int, hard_negatives: Any = None) -> tuple[Any, Any]:
+def split_for_fit(seqs: Any, withhold: bool, seed: int, hard_negatives: Any = None) -> tuple[Any, Any]:
     """``holdout.training_split`` for in-memory or sharded sequences (the same sequences and items withheld)."""
     from . import holdout
 
     if not isinstance(seqs, ShardedSequences):
-        return holdout.training_split(seqs, history_decay, seed)
+        return holdout.training_split(seqs, withhold, seed)
     if hard_negatives is not None:
         raise needs_memory(f"hard_negatives={hard_negatives!r}", "hard_negatives=None")
-    if history_decay != "auto":
+    if not withhold:
         return seqs, None
     picked = holdout.held_sequences(seqs.lengths, seqs.n_tokens, holdout.holdout_seed(seed))
     if picked is None:

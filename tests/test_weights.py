@@ -205,7 +205,7 @@ def test_holdout_carries_the_weights_of_the_kept_events():
     for s in range(len(train)):
         n = train.lengths[s]
         assert train.weights[train.offsets[s]:train.offsets[s] + n].tolist() == [10.0 * s + j for j in range(n)]
-    assert training_split(seqs, None, 0)[0] is seqs
+    assert training_split(seqs, False, 0)[0] is seqs
 
 
 def test_fit_dataframe_weight_col_equals_sequences_with_weights():

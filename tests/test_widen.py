@@ -73,9 +73,21 @@ def test_reciprocal_rank_counts_every_rank_and_excludes_the_history():
 
 def test_one_fit_when_no_choice_is_possible(alone):
     assert alone[20].window_ == 20 and alone[20].window_scores_ == {}
-    for params in ({"history_decay": 0.7}, {"context": "set"}, {"window": 5}, {"window": 50}):  # no holdout / no choice
+    for params in ({"context": "set"}, {"window": 5}, {"window": 50}, {"history_decay": 0.7, "window": 20}):
         m = Item2Vec(**{**KW, **params}).fit(walks())
         assert m.window_scores_ == {} and m.window_ == (20 if m.window == "auto" else m.window)
+
+
+@pytest.mark.parametrize("winner,window", [(0, 20), (1, 40)])
+def test_a_fixed_decay_still_chooses_the_window(monkeypatch, alone, winner, window):
+    """window="auto" withholds the holdout at a fixed decay too: the same candidate fits as with "auto" decay."""
+    favour(monkeypatch, winner)
+    m = Item2Vec(history_decay=0.7, **KW).fit(walks())
+    assert m.window_ == window and sorted(m.window_scores_) == [20, 40]
+    assert m.history_decay_ == 0.7 and m.decay_scores_ == {}  # the decay is not chosen
+    np.testing.assert_array_equal(m.item_vectors_, alone[window].item_vectors_)  # trained without the withheld items
+    full = Item2Vec(history_decay=0.7, window=window, **KW).fit(walks())  # no choice: no holdout, all the events
+    assert full.n_pairs_ > alone[window].n_pairs_
 
 
 def test_symmetric_windows_widen_on_both_sides(monkeypatch):
