@@ -63,6 +63,8 @@ def load(name: str) -> tuple[pd.DataFrame, dict | None]:
 def run_search(name: str, split, args, groups: dict | None = None, **kw) -> dict:
     clock = time.process_time if args.cpu_clock else time.monotonic
     base = tune_base(name, None if args.no_groups else groups)  # what item2vec tune gives the search (run_tune)
+    if args.significance is not None:  # else tune's default
+        kw["significance"] = None if args.significance == 0 else args.significance
     res = tune(name, split, seed=args.seed, metric=args.metric, ks=(10,), n_threads=args.threads,
                base=base, progress=args.progress, clock=clock, **kw)
     seconds = res.seconds  # in the budget's clock: wall, or this process's CPU seconds
@@ -106,6 +108,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--progress", action="store_true", help="one stderr line per evaluation")
+    p.add_argument("--significance", type=float, default=None,
+                   help="tune(significance=...) of the bootstrap guard (default: tune's; 0: no guard)")
     p.add_argument("--no-groups", action="store_true",
                    help="do not give item2vec the data's item groups (no group_sentences in the search)")
     args = p.parse_args(argv)
