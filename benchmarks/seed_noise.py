@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""How much one fit's validation score moves with the training seed alone.
+"""How much one fit's validation (or test) score moves with the training seed alone.
 
 The tuner compares single fits; this measures the noise it compares through. Per
 data set: a leave-last-out split, each setting fitted on train with each seed
@@ -9,6 +9,10 @@ the data's item groups are given, as ``item2vec tune`` gives them). Printed: one
 row per setting, its validation NDCG@10 per seed, the mean and the half-range
 over seeds relative to the mean.
 
+``--stage test`` instead fits each setting on train + val and scores the test
+targets, as the tuner's headline refits its pick (``item2vec.tuning.test_score``):
+recall@10 per seed, and its ratio to ``--als`` (a tuned ALS's test recall@10) when given.
+
 Settings: ``--configs FILE.json`` (``{"name": {params}}``), default the five
 LastFM settings of the README (defaults; ``group_sentences=1``; + window 40;
 + decay 0.8; window 40 + decay 0.8).
@@ -16,6 +20,7 @@ LastFM settings of the README (defaults; ``group_sentences=1``; + window 40;
 Examples
 --------
     ITEM2VEC_DATA=/work/shared/datasets/movielens python benchmarks/seed_noise.py --dataset lastfm --seeds 0,1,2,3
+    python benchmarks/seed_noise.py --dataset lastfm --seeds 0,1,2,3,4,5,6,7 --threads 2 --stage test --als 0.0864
     python benchmarks/seed_noise.py --quick      # synthetic data, two seeds, seconds
 """
 
@@ -35,6 +40,7 @@ from _common import markdown_table
 from item2vec.registry import make_model
 from item2vec.selection import val_scores
 from item2vec.splits import leave_last_out
+from item2vec.tuning import test_score
 from item2vec.workflows import tune_base
 
 SETTINGS = {
@@ -52,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0,1,2,3")
     p.add_argument("--configs", default=None, metavar="FILE.json")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--stage", choices=("val", "test"), default="val",
+                   help="val: fit on train, NDCG@10 on val (what tune compares); test: fit on train+val, recall@10 on test")
+    p.add_argument("--als", type=float, default=None, metavar="RECALL", help="with --stage test: ratios to this")
     p.add_argument("--quick", action="store_true", help="synthetic data with planted groups, 2 seeds, 2 epochs")
     args = p.parse_args(argv)
     print("# command: python benchmarks/seed_noise.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -70,21 +79,31 @@ def main(argv: list[str] | None = None) -> int:
         frame, groups = load(args.dataset)
     split = leave_last_out(frame)
     base = tune_base("item2vec", groups)
+    metric, label = ("recall@10", "recall@10") if args.stage == "test" else ("ndcg@10", "NDCG@10")
+    ratios = args.stage == "test" and args.als is not None and args.als > 0
     rows = []
     for name, cfg in settings.items():
         scores = []
         for seed in seeds:
             t0 = time.perf_counter()
-            model = make_model("item2vec", {**base, **cfg}, seed=seed, n_threads=args.threads)
-            scores.append(val_scores(model, split, (10,), "ndcg@10")[0]["ndcg@10"])
-            print(f"{name}: seed {seed} val ndcg@10 {scores[-1]:.4f} ({time.perf_counter() - t0:.0f} s)",
+            if args.stage == "test":
+                scores.append(test_score("item2vec", {**base, **cfg}, split, ks=(10,), seed=seed,
+                                         n_threads=args.threads)[metric])
+            else:
+                model = make_model("item2vec", {**base, **cfg}, seed=seed, n_threads=args.threads)
+                scores.append(val_scores(model, split, (10,), metric)[0][metric])
+            print(f"{name}: seed {seed} {args.stage} {metric} {scores[-1]:.4f} ({time.perf_counter() - t0:.0f} s)",
                   file=sys.stderr, flush=True)
         mean = sum(scores) / len(scores)
         spread = (max(scores) - min(scores)) / 2 / mean if mean > 0 else float("nan")
-        rows.append([name, " / ".join(f"{s:.4f}" for s in scores), f"{mean:.4f}", f"±{100 * spread:.0f} %"])
+        row = [name, " / ".join(f"{s:.4f}" for s in scores), f"{mean:.4f}", f"±{100 * spread:.0f} %"]
+        if ratios:
+            row.append(f"{mean / args.als:.2f}x ({min(scores) / args.als:.2f}-{max(scores) / args.als:.2f}x)")
+        rows.append(row)
     print(f"\n{args.dataset if not args.quick else 'synthetic'}, seeds {', '.join(map(str, seeds))}, "
           f"{args.threads} thread(s):\n")
-    print(markdown_table(["setting", "val NDCG@10 per seed", "mean", "half-range / mean"], rows))
+    head = ["setting", f"{args.stage} {label} per seed", "mean", "half-range / mean"]
+    print(markdown_table(head + (["/ ALS: mean (range)"] if ratios else []), rows))
     return 0
 
 

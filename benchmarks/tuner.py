@@ -17,7 +17,7 @@ data set (item2vec with the default strategy, then ALS with ``--als-trials``) an
 prints test recall@10 of both and their ratio. That default: the library defaults at
 full epochs, a hill climb over one-step neighbours from them for up to half the budget
 (``item2vec.search.hill_climb``), successive halving for the rest; the best trial replaces the defaults only if it beats them in a paired
-bootstrap over the validation users (``tune(significance=0.05)``) and again when both are refitted with a fresh seed
+bootstrap over the validation users (``tune(significance=0.2)``) and again when both are refitted with a fresh seed
 (``tune(confirm=True)``). As ``item2vec tune``
 does, item2vec gets the data's item groups (MovieLens genres, the attribute files of
 toys/yelp/lastfm), so that ``group_sentences`` is searched (``--no-groups``: not).

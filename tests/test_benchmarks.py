@@ -39,3 +39,13 @@ def test_benchmark_quick_mode(script, needs_gensim, needs_movielens, expect, req
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert expect in proc.stdout, proc.stdout[-2000:]
+
+
+def test_seed_noise_scores_test_refits_against_als():
+    """``seed_noise.py --stage test``: refits on train+val, recall@10 on test, and the ratio to a given ALS."""
+    proc = subprocess.run([sys.executable, str(BENCH / "seed_noise.py"), "--quick", "--stage", "test", "--als", "0.1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "test recall@10 per seed" in proc.stdout and "/ ALS: mean (range)" in proc.stdout, proc.stdout[-2000:]
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("| defaults "))
+    assert row.rstrip(" |").endswith("x)"), row  # the defaults' row ends with its ratio

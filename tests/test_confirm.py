@@ -9,7 +9,7 @@ import pytest
 
 from item2vec import tuning
 from item2vec.search import Budget, BudgetExceeded, neighbours
-from item2vec.selection import challengers, confirm_pick, pick_best
+from item2vec.selection import beats, challengers, confirm_pick, pick_best
 from item2vec.splits import leave_last_out
 from item2vec.synthetic import make_synthetic
 
@@ -171,3 +171,18 @@ def test_the_refits_run_to_their_end_once_started(split, monkeypatch):
     res = tuning.tune("item2vec", split, trials=2, strategy="halving", fixed={"n_threads": 1}, budget=100,
                       local_steps=0.99, clock=lambda: now[0])
     assert res.confirmation["kept"] and "ran out" not in res.confirmation["note"] and res.best_params["window"] == 40
+
+
+def test_the_bootstrap_guard_is_a_coarse_filter_by_default():
+    """tune's default significance is 0.2: the fresh-seed refits are the stronger check (README, tuner)."""
+    import inspect
+
+    from item2vec.tuning import tune
+
+    assert inspect.signature(tune).parameters["significance"].default == 0.2
+    ref = np.zeros(1000)
+    ref[:80] = 1  # 80 hits of 1,000 users (recall 0.08, LastFM's size)
+    cand = ref.copy()
+    cand[:30] = 0  # the candidate loses 30 of them and gains 40: 12.5 % more hits, one-sided p about 0.12
+    cand[100:140] = 1
+    assert beats(cand, ref, 0.2) and not beats(cand, ref, 0.05)

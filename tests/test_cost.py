@@ -35,6 +35,18 @@ def test_pairs_equal_a_deterministic_fit_exactly():
     assert est.vector_bytes == model.item_vectors_.nbytes + model.context_vectors_.nbytes
 
 
+@pytest.mark.parametrize("decay", ["auto", 0.7])
+def test_pairs_count_both_auto_windows_at_any_decay(decay):
+    """window="auto" trains 20 and 40 on the holdout's rest, with a fixed decay too: the estimate counts both."""
+    data = [list(range(s % 50, s % 50 + 30)) for s in range(200)]  # long enough that 40 differs from 20
+    params = dict(sample=0, shrink_windows=False, epochs=1, n_threads=1, random_state=0, verbose=False,
+                  history_decay=decay)
+    est = estimate(data, calibration_seconds=0, **params)
+    model = Item2Vec(**params).fit(data)
+    assert sorted(model.window_scores_) == [20, 40] and est.wide_pairs_per_epoch > 0
+    assert est.total_pairs == model.n_pairs_
+
+
 def test_pairs_count_the_group_sentences_a_fit_adds():
     data = corpus()
     groups = {item: [f"g{item % 7}"] for seq in data for item in seq}
