@@ -192,6 +192,8 @@ def run_start(objective: Objective, start: dict[str, Any], *, budget: Budget, ro
 #: ``group_sentences`` only where the data has item groups). A fixed ``history_decay`` comes first: the
 #: decay ``"auto"`` picks per fit is the noisiest part of a validation score (LastFM, 4 seeds: the defaults
 #: with ``group_sentences=1`` ranged 0.041-0.059 NDCG@10, with decay 0.8 and window 40 as well 0.054-0.060).
+#: With a fixed decay ``window="auto"`` still chooses 20 or 40 (:func:`item2vec.holdout.wants_holdout`), so
+#: this first step costs two fits and keeps LastFM's wide window.
 NEIGHBOUR_DIMS = ("history_decay", "group_sentences", "window", "ns_exponent", "backward_window", "vector_size",
                   "sample")
 
