@@ -243,8 +243,9 @@ def hill_climb(start: Mapping[str, Any], start_score: float, space: Mapping[str,
             row = run(cfg)
             if row is None:
                 return current
-            if row_score(row, metric) > score:
-                current, score = cfg, row_score(row, metric)
+            value = row_score(row, metric)
+            if value > score:
+                current, score = cfg, value
                 break  # climb from the better setting
         else:
             return current  # no neighbour is better: a local optimum

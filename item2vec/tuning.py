@@ -286,8 +286,9 @@ def tune(model_name: str, split: Split, trials: int | None = 20, seed: int = 0, 
         t0 = clock_budget.clock()
         scores, values = fit_and_score(cfg, epochs, seed)
         per_user.append(values)
-        if row_score(scores, metric) > best_seen[0]:  # the pick a confirmation would refit
-            best_seen[:] = [row_score(scores, metric), clock_budget.clock() - t0]
+        value = row_score(scores, metric)
+        if value > best_seen[0]:  # the pick a confirmation would refit
+            best_seen[:] = [value, clock_budget.clock() - t0]
         return scores
 
     n_done, seen_warnings, best_seen = [0], {}, [-math.inf, 0.0]  # best_seen: best score so far, its seconds

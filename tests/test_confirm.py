@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -175,11 +176,7 @@ def test_the_refits_run_to_their_end_once_started(split, monkeypatch):
 
 def test_the_bootstrap_guard_is_a_coarse_filter_by_default():
     """tune's default significance is 0.2: the fresh-seed refits are the stronger check (README, tuner)."""
-    import inspect
-
-    from item2vec.tuning import tune
-
-    assert inspect.signature(tune).parameters["significance"].default == 0.2
+    assert inspect.signature(tuning.tune).parameters["significance"].default == 0.2
     ref = np.zeros(1000)
     ref[:80] = 1  # 80 hits of 1,000 users (recall 0.08, LastFM's size)
     cand = ref.copy()
