@@ -9,6 +9,9 @@ the data's item groups are given, as ``item2vec tune`` gives them). Printed: one
 row per setting, its validation NDCG@10 per seed, the mean and the half-range
 over seeds relative to the mean.
 
+``--model als`` refits ALS instead (``--configs`` then gives its settings), to see how
+much the denominator of the ratios moves with its own seed.
+
 ``--stage test`` instead fits each setting on train + val and scores the test
 targets, as the tuner's headline refits its pick (``item2vec.tuning.test_score``):
 recall@10 per seed, and its ratio to ``--als`` (a tuned ALS's test recall@10) when given.
@@ -21,6 +24,7 @@ Examples
 --------
     ITEM2VEC_DATA=/work/shared/datasets/movielens python benchmarks/seed_noise.py --dataset lastfm --seeds 0,1,2,3
     python benchmarks/seed_noise.py --dataset lastfm --seeds 0,1,2,3,4,5,6,7 --threads 2 --stage test --als 0.0864
+    python benchmarks/seed_noise.py --dataset lastfm --seeds 0,1,2,3,4,5,6,7 --stage test --model als --configs als.json
     python benchmarks/seed_noise.py --quick      # synthetic data, two seeds, seconds
 """
 
@@ -58,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0,1,2,3")
     p.add_argument("--configs", default=None, metavar="FILE.json")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--model", default="item2vec", help="the model refitted (als: its seed noise, the ratios' denominator)")
     p.add_argument("--stage", choices=("val", "test"), default="val",
                    help="val: fit on train, NDCG@10 on val (what tune compares); test: fit on train+val, recall@10 on test")
     p.add_argument("--als", type=float, default=None, metavar="RECALL", help="with --stage test: ratios to this")
@@ -72,13 +77,15 @@ def main(argv: list[str] | None = None) -> int:
 
         frame = make_synthetic(n_users=200, n_items=60, n_clusters=6, seed=0).interactions
         groups = {item: [f"g{int(item) % 6}"] for item in frame["item"].unique()}
-        settings = {name: {**cfg, "epochs": 2} for name, cfg in settings.items()}
+        few = {"item2vec": {"epochs": 2}, "als": {"iterations": 2}}.get(args.model, {})
+        settings = {name: {**cfg, **few} for name, cfg in settings.items()} if args.model == "item2vec" \
+            or args.configs else {"defaults": few}
     else:
         from tuner import load
 
         frame, groups = load(args.dataset)
     split = leave_last_out(frame)
-    base = tune_base("item2vec", groups)
+    base = tune_base(args.model, groups)
     metric, label = ("recall@10", "recall@10") if args.stage == "test" else ("ndcg@10", "NDCG@10")
     ratios = args.stage == "test" and args.als is not None and args.als > 0
     rows = []
@@ -87,10 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         for seed in seeds:
             t0 = time.perf_counter()
             if args.stage == "test":
-                scores.append(test_score("item2vec", {**base, **cfg}, split, ks=(10,), seed=seed,
+                scores.append(test_score(args.model, {**base, **cfg}, split, ks=(10,), seed=seed,
                                          n_threads=args.threads)[metric])
             else:
-                model = make_model("item2vec", {**base, **cfg}, seed=seed, n_threads=args.threads)
+                model = make_model(args.model, {**base, **cfg}, seed=seed, n_threads=args.threads)
                 scores.append(val_scores(model, split, (10,), metric)[0][metric])
             print(f"{name}: seed {seed} {args.stage} {metric} {scores[-1]:.4f} ({time.perf_counter() - t0:.0f} s)",
                   file=sys.stderr, flush=True)

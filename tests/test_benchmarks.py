@@ -49,3 +49,13 @@ def test_seed_noise_scores_test_refits_against_als():
     assert "test recall@10 per seed" in proc.stdout and "/ ALS: mean (range)" in proc.stdout, proc.stdout[-2000:]
     row = next(line for line in proc.stdout.splitlines() if line.startswith("| defaults "))
     assert row.rstrip(" |").endswith("x)"), row  # the defaults' row ends with its ratio
+
+
+def test_seed_noise_refits_als_with_model_als():
+    """``seed_noise.py --model als``: the denominator's own seed noise (ALS refits, not item2vec's settings)."""
+    proc = subprocess.run([sys.executable, str(BENCH / "seed_noise.py"), "--quick", "--stage", "test", "--model", "als"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [r.split("|")[1].strip() for r in rows[1:]] == ["defaults"], proc.stdout[-2000:]
+    assert "group_sentences" not in proc.stdout, proc.stdout[-2000:]
