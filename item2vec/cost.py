@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from .holdout import training_split, wants_holdout
 from .sampling import keep_probabilities
 from .sequences import Sequences
 from .training import resolve_seed
@@ -116,11 +115,34 @@ def expected_pairs(kept_lengths: np.ndarray, *, window: int, shrink_windows: boo
     return _side_mean(L, window, shrink) + _side_mean(L, back, shrink)
 
 
-def _kept_lengths(seqs: Sequences, keep: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    kept = (rng.random(seqs.n_tokens, dtype=np.float32) < keep[seqs.items]) if (keep < 1).any() \
-        else np.ones(seqs.n_tokens, dtype=bool)
-    seq_of = np.repeat(np.arange(len(seqs)), seqs.lengths)
-    return np.bincount(seq_of[kept], minlength=len(seqs))
+def _kept_lengths(seqs: Any, keep: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Every sequence's length after one draw of subsampling (``keep``: per-item probabilities).
+
+    In memory, or part by part for a streamed prepared folder (its withheld items left out).
+    """
+    if isinstance(seqs, Sequences):
+        return _part_kept(seqs.items, seqs.offsets, keep, rng)
+    _, parts = seqs.corpus_parts()
+    counts = [_part_kept(corpus.items, corpus.offsets, keep, rng) for corpus, _ in parts()]
+    return np.concatenate(counts) if counts else np.zeros(0, np.int64)
+
+
+def _part_kept(items: np.ndarray, offsets: np.ndarray, keep: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    kept = (rng.random(items.size, dtype=np.float32) < keep[items]) if (keep < 1).any() \
+        else np.ones(items.size, dtype=bool)
+    lengths = np.diff(offsets)
+    seq_of = np.repeat(np.arange(lengths.size), lengths)
+    return np.bincount(seq_of[kept], minlength=lengths.size)
+
+
+def _in_memory_sample(seqs: Any) -> Sequences:
+    """``seqs`` itself, or for a streamed folder its first part in memory (the speed calibration's data)."""
+    if isinstance(seqs, Sequences):
+        return seqs
+    _, parts = seqs.corpus_parts()
+    for corpus, _ in parts():
+        return Sequences(corpus.items, corpus.offsets, seqs.vocab)
+    return Sequences(np.zeros(0, np.int32), np.zeros(1, np.int64), seqs.vocab)
 
 
 def _subset(seqs: Sequences, rows: np.ndarray) -> Sequences:
@@ -161,8 +183,11 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
 
     Parameters
     ----------
-    data : DataFrame, Sequences or iterable of sequences
-        What ``fit`` would receive.
+    data : DataFrame, Sequences, iterable of sequences, or a prepared folder
+        What ``fit`` would receive. A prepared folder (:mod:`item2vec.shards`)
+        is read part by part, as ``fit`` streams it; the speed is calibrated on
+        its first part. Settings that need the corpus in memory
+        (``group_sentences``, hard negatives) raise ``ValueError`` as in ``fit``.
     calibration_seconds : float, default 3.0
         Budget of the speed calibration (0 skips it: no time estimate).
     seed : int, default 0
@@ -175,7 +200,6 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
     CostEstimate
         Its :meth:`CostEstimate.summary` is what ``item2vec train --dry-run`` prints.
     """
-    from .group_sentences import with_group_sentences
     from .model import Item2Vec
     from .params import validate_params
 
@@ -186,10 +210,7 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
     t0 = time.perf_counter()
     full = model._sequences(data)
     fit_seed = resolve_seed(model.random_state)
-    withhold = wants_holdout(model.history_decay, model.window, model.context)
-    seqs, held = training_split(full, withhold, fit_seed)  # what fit trains on ...
-    seqs = with_group_sentences(seqs, model.item_groups, model.group_sentences, fit_seed,
-                                model.groups_on_unknown)  # ... with the item groups' sentences, if any
+    _, held, seqs = model._training_data(full, fit_seed)  # what fit trains on: holdout, group sentences
     keep = keep_probabilities(seqs.vocab.counts, model.sample)
     prep = time.perf_counter() - t0
     kept = _kept_lengths(seqs, keep, np.random.default_rng(seed))
@@ -198,13 +219,13 @@ def estimate(data: Any, *, calibration_seconds: float = 3.0, seed: int = 0, **pa
                                    max_set_contexts=model.max_set_contexts, backward_window=f.backward) for f in fits]
     wide_pairs = sum(wide)
     V, D = len(seqs.vocab), model.vector_size
-    speed, calib = _calibrate(model, seqs, fits[0].window, float(calibration_seconds), seed) \
+    speed, calib = _calibrate(model, _in_memory_sample(seqs), fits[0].window, float(calibration_seconds), seed) \
         if calibration_seconds > 0 else (0.0, 0)
     total = (pairs + wide_pairs) * model.epochs
     secs = prep + (total / speed if speed > 0 else float("nan"))
     return CostEstimate(
         n_sequences=len(full), n_tokens=full.n_tokens, n_items=V, pairs_per_epoch=pairs,
         updates_per_epoch=pairs * (1 + model.negative), epochs=int(model.epochs), total_pairs=total,
-        vector_bytes=2 * V * D * 4, table_bytes=V * (8 + 4), sequence_bytes=full.items.nbytes + full.offsets.nbytes,
+        vector_bytes=2 * V * D * 4, table_bytes=V * (8 + 4), sequence_bytes=4 * full.n_tokens + full.offsets.nbytes,
         pairs_per_second=speed, calibration_pairs=calib, preparation_seconds=prep, estimated_seconds=secs,
         wide_pairs_per_epoch=float(wide_pairs))

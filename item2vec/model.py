@@ -237,6 +237,19 @@ class Item2Vec(HyperParameters, FittedStateMixin, PersistenceMixin, IndexMixin, 
                             min_count=self.min_count if min_count is None else min_count,
                             min_length=self.min_length if min_length is None else min_length)
 
+    def _training_data(self, seqs: Any, seed: int) -> tuple[Any, Any, Any]:
+        """What ``fit`` trains on, from its sequences and resolved ``seed``: ``(train_seqs, held, corpus)``.
+
+        ``train_seqs`` is ``seqs`` without the withheld targets ``held`` (a
+        :class:`~item2vec.holdout.Holdout`, or None: :func:`~item2vec.holdout.wants_holdout`),
+        in memory or streamed; ``corpus`` adds the item groups' sentences
+        (``group_sentences``). :func:`item2vec.cost.estimate` counts the same corpus.
+        """
+        withhold = wants_holdout(self.history_decay, self.window, self.context)  # targets for the "auto" choices
+        train_seqs, held = split_for_fit(seqs, withhold, seed, self.hard_negatives)
+        corpus = with_group_sentences(train_seqs, self.item_groups, self.group_sentences, seed, self.groups_on_unknown)
+        return train_seqs, held, corpus
+
     def fit(self, data: pd.DataFrame | Sequences | Iterable[Iterable[Any]],
             weights: Iterable[Iterable[float]] | None = None) -> "Item2Vec":
         """Learn item vectors from an interaction log or item sequences.
@@ -281,9 +294,7 @@ class Item2Vec(HyperParameters, FittedStateMixin, PersistenceMixin, IndexMixin, 
         seqs = self._sequences(data, weights)
         settings = self._settings()
 
-        withhold = wants_holdout(self.history_decay, self.window, self.context)  # targets for the "auto" choices
-        train_seqs, held = split_for_fit(seqs, withhold, seed, self.hard_negatives)
-        corpus = with_group_sentences(train_seqs, self.item_groups, self.group_sentences, seed, self.groups_on_unknown)
+        train_seqs, held, corpus = self._training_data(seqs, seed)
 
         def on_epoch(epoch: int, loss: float, W: np.ndarray, C: np.ndarray, history: list[float]) -> None:
             self._call_back(callbacks, seqs.vocab, W, C, history, epoch, loss)

@@ -47,6 +47,25 @@ def test_pairs_count_both_auto_windows_at_any_decay(decay):
     assert est.total_pairs == model.n_pairs_
 
 
+def test_a_prepared_folder_is_estimated_as_its_fit_trains(tmp_path):
+    """A streamed prepared folder: the holdout is withheld from it as fit withholds it, both windows are
+    counted, the speed is calibrated on its first part; what needs memory is refused by name."""
+    from item2vec.sequences import build_sequences
+    from item2vec.shards import write_prepared
+
+    data = [list(range(s % 50, s % 50 + 30)) for s in range(200)]
+    folder = write_prepared(build_sequences(data), tmp_path / "prep", shard_tokens=1500)
+    assert len(folder.shards) > 1
+    params = dict(sample=0, shrink_windows=False, epochs=1, n_threads=1, random_state=0, verbose=False)
+    est = estimate(folder.path, calibration_seconds=0.2, **params)
+    model = Item2Vec(**params).fit(folder.path)
+    assert sorted(model.window_scores_) == [20, 40]
+    assert est.total_pairs == model.n_pairs_ == estimate(data, calibration_seconds=0, **params).total_pairs
+    assert est.pairs_per_second > 0 and est.n_tokens == 200 * 30
+    with pytest.raises(ValueError, match="group_sentences needs the corpus in memory"):
+        estimate(folder.path, calibration_seconds=0, group_sentences=1, item_groups={0: "a"}, **params)
+
+
 def test_pairs_count_the_group_sentences_a_fit_adds():
     data = corpus()
     groups = {item: [f"g{item % 7}"] for seq in data for item in seq}
