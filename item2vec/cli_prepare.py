@@ -127,14 +127,18 @@ def cmd_train_sequences(args: argparse.Namespace) -> int:
 
     if args.data is not None or args.dataset is not None:
         raise CLIError("give either --sequences DIR or --data/--dataset, not both")
-    if args.dry_run:
-        raise CLIError("--dry-run needs --data or --dataset (it estimates from the log)")
-    if args.output is None:
-        raise CLIError("give the model file to write with --output MODEL.npz")
-    target = model_output_path(args.output)
+    if args.output is None and not args.dry_run:
+        raise CLIError("give the model file to write with --output MODEL.npz (or use --dry-run)")
+    target = None if args.dry_run else model_output_path(args.output)
     overrides = parse_settings(args.set, ["item2vec"], default_model="item2vec")
     params = model_params(["item2vec"], overrides)["item2vec"]
     seqs = open_prepared(args.sequences)
+    if args.dry_run:  # the cost of this fit, streamed as fit streams it (item2vec.cost)
+        from .cost import estimate
+
+        spec = make_model("item2vec", params, seed=args.seed, n_threads=args.threads, verbose=False).get_params()
+        print(estimate(seqs, **spec).summary())
+        return 0
     warm_for_timing(args.quiet, params)
     t0 = time.perf_counter()
     model = make_model("item2vec", params, seed=args.seed, n_threads=args.threads, verbose=not args.quiet).fit(seqs)

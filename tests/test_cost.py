@@ -116,3 +116,23 @@ def test_cli_dry_run_prints_the_estimate_and_writes_nothing(tmp_path, capsys, mo
     assert not list(tmp_path.iterdir())
     assert main(["train", "--dataset", "synthetic", "--synthetic-users", "50", "--quiet"]) != 0
     assert "--output" in capsys.readouterr().err
+
+
+def test_cli_dry_run_on_a_prepared_folder(tmp_path, capsys):
+    """``train --sequences DIR --dry-run`` estimates the streamed fit (it was refused before) and writes nothing."""
+    from item2vec.sequences import build_sequences
+    from item2vec.shards import write_prepared
+
+    folder = write_prepared(build_sequences([list(range(s % 50, s % 50 + 30)) for s in range(200)]),
+                            tmp_path / "prep", shard_tokens=1500)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    rc = main(["train", "--sequences", folder.path, "--dry-run", "--threads", "1", "--quiet",
+               "--set", "epochs=3", "--set", "sample=0", "--set", "shrink_windows=False"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    expected = estimate(build_sequences([list(range(s % 50, s % 50 + 30)) for s in range(200)]), calibration_seconds=0,
+                        epochs=3, sample=0, shrink_windows=False, random_state=0)
+    assert f"3 epochs: {expected.total_pairs:,.0f} pairs" in out and "window choice" in out, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert main(["train", "--sequences", folder.path, "--quiet"]) != 0
+    assert "--output" in capsys.readouterr().err
