@@ -71,7 +71,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from ._draws import (HardNegatives, below, block_seed, coin, draw_negative, draw_negative_samples, draw_noise_samples,
+from ._draws import (HardNegatives, below, block_seed, coin, draw_negative_samples, draw_noise_samples,
                      next_random, no_hard_negatives)
 from ._intrinsics import fetch_add
 from ._sgd import MAX_EXP, TABLE_SIZE, _train_center_shared, _train_center_shared_weighted, _train_pair
