@@ -22,7 +22,8 @@ import pandas as pd
 from . import __version__
 from .cli_args import dataset_type, ks_type, models_type, positive_float, positive_int
 from .cli_args import parse_settings, parse_space, parse_value
-from .cli_model import add_train_options, cmd_recommend, cmd_similar, cmd_warmup, save_trained, warm_for_timing
+from .cli_model import (add_train_options, cmd_recommend, cmd_similar, cmd_warmup, print_estimate, save_trained,
+                        train_target, warm_for_timing)
 from .cli_prepare import register as register_prepare
 from .datasets import DATASET_NAMES, ChecksumError, DatasetNotFoundError
 from .model_io import ModelFileError
@@ -31,7 +32,7 @@ from .scoring import SCORING_RULES
 from .tuning import output_rows
 from .workflows import (
     DEFAULT_MODEL_PARAMS, SPLITS, CLIError, Data, check_output_path, item_groups, load_data, make_split,
-    model_output_path, model_params, params_text, render_table, run_evaluate, run_header, run_recommend,
+    model_params, params_text, render_table, run_evaluate, run_header, run_recommend,
     run_similar, run_train, run_tune, write_results,
 )
 
@@ -92,22 +93,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    if args.output is None and not args.dry_run:
-        raise CLIError("give the model file to write with --output MODEL.npz (or use --dry-run)")
-    target = None if args.dry_run else model_output_path(args.output)  # fail before loading or training anything
+    target = train_target(args)  # fail before loading or training anything
     overrides = parse_settings(args.set, ["item2vec"], default_model="item2vec")
     model_params(["item2vec"], overrides)  # fail on bad values before loading anything
     if args.data is None and args.dataset is None:
         raise CLIError("give the training data with --data FILE or --dataset NAME")
     data = _data_args(args, not args.quiet)
     params = model_params(["item2vec"], overrides, data)["item2vec"]
-    if args.dry_run:  # the cost of this fit, without running it (item2vec.cost)
-        from .cost import estimate
-        from .workflows import make_model
-
-        spec = make_model("item2vec", params, seed=args.seed, n_threads=args.threads, verbose=False).get_params()
-        print(estimate(data.interactions, **spec).summary())
-        return 0
+    if args.dry_run:  # the cost of this fit, without running it
+        return print_estimate(data.interactions, params, args)
     warm_for_timing(args.quiet, params)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:

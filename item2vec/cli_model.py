@@ -1,4 +1,5 @@
-"""The commands on a saved model (``similar``, ``recommend``) and the numba warm-up (``warmup``).
+"""The commands on a saved model (``similar``, ``recommend``), the numba warm-up (``warmup``), and what
+``train`` and ``train --sequences`` share (its options, output check, dry run and saving).
 
 Split from :mod:`item2vec.cli`, which parses the arguments, dispatches here and
 turns errors into one line.
@@ -12,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .model_io import npz_path
-from .workflows import CLIError, convert_ids, item_title, load_titles, render_table, run_recommend, run_similar
+from .workflows import (CLIError, convert_ids, item_title, load_titles, make_model, model_output_path, render_table,
+                        run_recommend, run_similar)
 
-__all__ = ["cmd_similar", "cmd_recommend", "cmd_warmup", "warm_for_timing", "add_train_options"]
+__all__ = ["cmd_similar", "cmd_recommend", "cmd_warmup", "warm_for_timing", "add_train_options", "train_target",
+           "print_estimate"]
 
 PROG = "item2vec"
 
@@ -40,6 +43,22 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--init", type=_existing_model, default=None, metavar="MODEL.npz",
                    help="update this saved model with the data (Item2Vec.partial_fit: new items are appended, "
                         "training continues on the new data only; --set changes its parameters) and write --output")
+
+
+def train_target(args: argparse.Namespace) -> str | None:
+    """``train``'s model file (None with ``--dry-run``), checked before anything is loaded or trained."""
+    if args.output is None and not args.dry_run:
+        raise CLIError("give the model file to write with --output MODEL.npz (or use --dry-run)")
+    return None if args.dry_run else model_output_path(args.output)
+
+
+def print_estimate(data: Any, params: dict[str, Any], args: argparse.Namespace) -> int:
+    """``train --dry-run``: print the cost of fitting ``data`` with ``params`` (:func:`item2vec.cost.estimate`)."""
+    from .cost import estimate
+
+    spec = make_model("item2vec", params, seed=args.seed, n_threads=args.threads, verbose=False).get_params()
+    print(estimate(data, **spec).summary())
+    return 0
 
 
 def _titles_args(args: argparse.Namespace) -> dict[Any, str] | None:

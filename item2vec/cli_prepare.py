@@ -121,24 +121,18 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 def cmd_train_sequences(args: argparse.Namespace) -> int:
     """``item2vec train --sequences DIR``: fit on a prepared folder, streamed, and save the model."""
     from .cli import parse_settings
-    from .cli_model import save_trained, warm_for_timing
+    from .cli_model import print_estimate, save_trained, train_target, warm_for_timing
     from .shards import open_prepared
-    from .workflows import make_model, model_output_path, model_params
+    from .workflows import make_model, model_params
 
     if args.data is not None or args.dataset is not None:
         raise CLIError("give either --sequences DIR or --data/--dataset, not both")
-    if args.output is None and not args.dry_run:
-        raise CLIError("give the model file to write with --output MODEL.npz (or use --dry-run)")
-    target = None if args.dry_run else model_output_path(args.output)
+    target = train_target(args)
     overrides = parse_settings(args.set, ["item2vec"], default_model="item2vec")
     params = model_params(["item2vec"], overrides)["item2vec"]
     seqs = open_prepared(args.sequences)
-    if args.dry_run:  # the cost of this fit, streamed as fit streams it (item2vec.cost)
-        from .cost import estimate
-
-        spec = make_model("item2vec", params, seed=args.seed, n_threads=args.threads, verbose=False).get_params()
-        print(estimate(seqs, **spec).summary())
-        return 0
+    if args.dry_run:  # the cost of this fit, streamed as fit streams it
+        return print_estimate(seqs, params, args)
     warm_for_timing(args.quiet, params)
     t0 = time.perf_counter()
     model = make_model("item2vec", params, seed=args.seed, n_threads=args.threads, verbose=not args.quiet).fit(seqs)
