@@ -15,6 +15,11 @@ def corpus(n: int = 1500, seed: int = 0) -> list:
     return [list(rng.zipf(1.4, rng.integers(2, 40)) % 800) for _ in range(n)]
 
 
+def long_sequences() -> list:
+    """200 sequences of 30 items: long enough that window 40 trains more pairs than 20."""
+    return [list(range(s % 50, s % 50 + 30)) for s in range(200)]
+
+
 def test_expected_pairs_small_cases():
     # L=5, w=2: the centers have 2, 3, 4, 3, 2 contexts
     assert expected_pairs([5], window=2, shrink_windows=False, context="window", max_set_contexts=20) == 14
@@ -38,7 +43,7 @@ def test_pairs_equal_a_deterministic_fit_exactly():
 @pytest.mark.parametrize("decay", ["auto", 0.7])
 def test_pairs_count_both_auto_windows_at_any_decay(decay):
     """window="auto" trains 20 and 40 on the holdout's rest, with a fixed decay too: the estimate counts both."""
-    data = [list(range(s % 50, s % 50 + 30)) for s in range(200)]  # long enough that 40 differs from 20
+    data = long_sequences()
     params = dict(sample=0, shrink_windows=False, epochs=1, n_threads=1, random_state=0, verbose=False,
                   history_decay=decay)
     est = estimate(data, calibration_seconds=0, **params)
@@ -53,7 +58,7 @@ def test_a_prepared_folder_is_estimated_as_its_fit_trains(tmp_path):
     from item2vec.sequences import build_sequences
     from item2vec.shards import write_prepared
 
-    data = [list(range(s % 50, s % 50 + 30)) for s in range(200)]
+    data = long_sequences()
     folder = write_prepared(build_sequences(data), tmp_path / "prep", shard_tokens=1500)
     assert len(folder.shards) > 1
     params = dict(sample=0, shrink_windows=False, epochs=1, n_threads=1, random_state=0, verbose=False)
@@ -123,15 +128,14 @@ def test_cli_dry_run_on_a_prepared_folder(tmp_path, capsys):
     from item2vec.sequences import build_sequences
     from item2vec.shards import write_prepared
 
-    folder = write_prepared(build_sequences([list(range(s % 50, s % 50 + 30)) for s in range(200)]),
-                            tmp_path / "prep", shard_tokens=1500)
+    folder = write_prepared(build_sequences(long_sequences()), tmp_path / "prep", shard_tokens=1500)
     before = sorted(p.name for p in tmp_path.iterdir())
     rc = main(["train", "--sequences", folder.path, "--dry-run", "--threads", "1", "--quiet",
                "--set", "epochs=3", "--set", "sample=0", "--set", "shrink_windows=False"])
     out = capsys.readouterr().out
     assert rc == 0, out
-    expected = estimate(build_sequences([list(range(s % 50, s % 50 + 30)) for s in range(200)]), calibration_seconds=0,
-                        epochs=3, sample=0, shrink_windows=False, random_state=0)
+    expected = estimate(long_sequences(), calibration_seconds=0, epochs=3, sample=0, shrink_windows=False,
+                        random_state=0)
     assert f"3 epochs: {expected.total_pairs:,.0f} pairs" in out and "window choice" in out, out
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert main(["train", "--sequences", folder.path, "--quiet"]) != 0
